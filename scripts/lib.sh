@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Host-side helpers shared by setup, test, demo and the cluster harness.
+# Sourced, never run. Keeps one definition of where caches and tools live.
+
+# Everything slow to build lives outside the clone, keyed by version, so CI's
+# fresh clone on the same machine reuses it and a new machine builds it once.
+GITSPACE_CACHE="${GITSPACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gitspace-chart}"
+GITSPACE_BIN="$GITSPACE_CACHE/bin"
+export GITSPACE_CACHE GITSPACE_BIN
+export HELM_PLUGINS="$GITSPACE_CACHE/helm/plugins"
+export HELM_CONFIG_HOME="$GITSPACE_CACHE/helm/config"
+export HELM_CACHE_HOME="$GITSPACE_CACHE/helm/cache"
+export HELM_DATA_HOME="$GITSPACE_CACHE/helm/data"
+case ":$PATH:" in *":$GITSPACE_BIN:"*) ;; *) export PATH="$GITSPACE_BIN:$PATH" ;; esac
+# The cluster harness writes its kubeconfig here; tests and the demo read it.
+export GITSPACE_KUBECONFIG="${GITSPACE_KUBECONFIG:-$GITSPACE_CACHE/cluster/kubeconfig}"
+
+# Pinned tool versions: bump here, caches re-key themselves.
+HELM_VERSION="v3.22.0"
+HELM_UNITTEST_VERSION="v1.1.2"
+CT_VERSION="v3.14.0"
+
+_ts() { date -u '+%H:%M:%S'; }
+log_info() { printf '[%s] %s\n' "$(_ts)" "$*" >&2; }
+log_warn() { printf '[%s] WARN: %s\n' "$(_ts)" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "$(_ts)" "$*" >&2; exit 1; }
+# step NAME: a visible progress line for long steps.
+step() { printf '\n[%s] ==> %s\n' "$(_ts)" "$*" >&2; }
+
+# go_install_cached NAME VERSION PKG: builds PKG@VERSION once into the cache
+# and links NAME into $GITSPACE_BIN.
+go_install_cached() {
+  local name=$1 version=$2 pkg=$3
+  local dir="$GITSPACE_CACHE/tools/$name-$version"
+  if [[ ! -x "$dir/$name" ]]; then
+    log_info "building $name $version from the Go module proxy (once per machine)"
+    mkdir -p "$dir.tmp"
+    GOBIN="$dir.tmp" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+    local built
+    built=$(find "$dir.tmp" -maxdepth 1 -type f | head -n 1)
+    [[ -n "$built" ]] || die "go install $pkg@$version produced no binary"
+    [[ "$(basename "$built")" == "$name" ]] || mv "$built" "$dir.tmp/$name"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  mkdir -p "$GITSPACE_BIN"
+  ln -sfn "$dir/$name" "$GITSPACE_BIN/$name"
+}
+
+# go_build_module_cached NAME VERSION MODULE PKG: for modules whose go.mod has
+# replace directives ('go install pkg@v' refuses them): build inside a writable
+# copy of the downloaded module, where its replaces apply as upstream intends.
+go_build_module_cached() {
+  local name=$1 version=$2 module=$3 pkg=$4
+  local dir="$GITSPACE_CACHE/tools/$name-$version"
+  if [[ ! -x "$dir/$name" ]]; then
+    log_info "building $name $version from the Go module proxy (once per machine)"
+    local src work
+    src=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [[ -d "$src" ]] || die "go mod download $module@$version gave no source dir"
+    work=$(mktemp -d)
+    cp -r "$src/." "$work/" && chmod -R u+w "$work"
+    mkdir -p "$dir.tmp"
+    (cd "$work" && GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -o "$dir.tmp/$name" "./$pkg")
+    rm -rf "$work" "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  mkdir -p "$GITSPACE_BIN"
+  ln -sfn "$dir/$name" "$GITSPACE_BIN/$name"
+}
+
+# docker_up: start the Docker engine from Debian's docker.io if none answers.
+docker_up() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  command -v dockerd >/dev/null || die "dockerd not installed: run 'bash scripts/setup.sh' first"
+  log_info "starting dockerd (log: $GITSPACE_CACHE/dockerd.log)"
+  mkdir -p "$GITSPACE_CACHE"
+  # setsid: the engine outlives the shell that started it, like a service.
+  setsid dockerd >>"$GITSPACE_CACHE/dockerd.log" 2>&1 < /dev/null &
+  local i
+  for i in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  tail -n 30 "$GITSPACE_CACHE/dockerd.log" >&2
+  die "dockerd did not answer within 60s (log above)"
+}

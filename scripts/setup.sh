@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs every tool the tests and the demo need, from the registries this
+# machine reaches (Debian, the Go module proxy, npm). Idempotent: a second run
+# only checks. Slow builds are cached in $GITSPACE_CACHE keyed by version.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+root=$(cd "$here/.." && pwd)
+
+APT_PACKAGES=(docker.io containerd runc debootstrap shellcheck bats
+  containernetworking-plugins yamllint busybox-static conntrack socat iptables
+  ripgrep jq fcgiwrap apache2-utils openssh-client git curl ca-certificates
+  procps iproute2 util-linux)
+
+install_apt() {
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  step "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_helm() {
+  go_install_cached helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+}
+
+# helm-unittest has no prebuilt download here: build its binary and lay out
+# the plugin directory the way 'helm plugin install' would.
+install_helm_unittest() {
+  go_build_module_cached helm-unittest "$HELM_UNITTEST_VERSION" github.com/helm-unittest/helm-unittest cmd/helm-unittest
+  local pdir="$HELM_PLUGINS/unittest"
+  mkdir -p "$pdir"
+  ln -sfn "$GITSPACE_CACHE/tools/helm-unittest-$HELM_UNITTEST_VERSION/helm-unittest" "$pdir/untt"
+  cat > "$pdir/plugin.yaml" <<YAML
+name: "unittest"
+version: "${HELM_UNITTEST_VERSION#v}"
+usage: "unittest for helm charts"
+description: "helm-unittest built from the Go module proxy by gitspace-chart setup"
+ignoreFlags: false
+command: "\$HELM_PLUGIN_DIR/untt"
+YAML
+}
+
+install_ct() {
+  go_build_module_cached ct "$CT_VERSION" github.com/helm/chart-testing/v3 ct
+  # ct looks for its chart_schema.yaml/lintconf.yaml next to the config.
+  mkdir -p "$GITSPACE_CACHE/ct"
+}
+
+install_node_modules() {
+  if [[ ! -d "$root/node_modules/.bin" ]] || [[ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]]; then
+    step "npm ci"
+    (cd "$root" && npm ci --no-audit --no-fund)
+  fi
+}
+
+main() {
+  [[ $(id -u) -eq 0 ]] || die "setup installs Debian packages and must run as root"
+  install_apt
+  command -v go >/dev/null || die "Go is required (expected at /usr/local/go/bin/go)"
+  install_helm
+  install_helm_unittest
+  install_ct
+  install_node_modules
+  log_info "tools ready: $(helm version --short), ct $CT_VERSION, helm-unittest $HELM_UNITTEST_VERSION"
+}
+
+main "$@"
