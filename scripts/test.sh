@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole test suite (README's test command): installs what it needs, then runs
+# every stage and prints one summary. Select stages: npm test -- unit chart
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+cd "$root"
+
+ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster parity)
+declare -a PASSED=() FAILED=()
+
+stage_generated() { node bin/gitspace-chart.js generate --check; }
+stage_typecheck() { npx tsc --noEmit -p .; }
+stage_shellcheck() {
+  local files
+  mapfile -t files < <(git ls-files -co --exclude-standard '*.sh' '*.bash' .ci/run | sort -u)
+  shellcheck -x "${files[@]}"
+}
+stage_unit() { npx vitest run test/unit; }
+stage_chart() {
+  helm lint --strict charts/gitspace
+  local f
+  for f in charts/gitspace/ci/*-values.yaml; do
+    [[ -e "$f" ]] && helm lint --strict charts/gitspace -f "$f"
+  done
+  helm unittest charts/gitspace
+  ct lint --config ct.yaml --charts charts/gitspace
+  npx vitest run test/chart
+}
+stage_image() { docker_up && bash images/build.sh all; }
+stage_bats() { bash test/bats/run.sh; }
+stage_cluster() { bash test/cluster/cluster.sh up && bash test/cluster/smoke.sh; }
+stage_parity() { bash scripts/parity.sh; }
+
+run_stage() {
+  local name=$1 start=$SECONDS
+  step "test stage: $name"
+  if "stage_$name"; then
+    PASSED+=("$name"); log_info "stage $name passed ($((SECONDS - start))s)"
+  else
+    FAILED+=("$name"); log_warn "stage $name FAILED ($((SECONDS - start))s)"
+  fi
+}
+
+main() {
+  local stages=("$@")
+  [[ ${#stages[@]} -gt 0 ]] || stages=("${ALL_STAGES[@]}")
+  local s
+  for s in "${stages[@]}"; do
+    declare -F "stage_$s" >/dev/null || die "unknown test stage '$s'; stages: ${ALL_STAGES[*]}"
+  done
+  step "setup: tools (cached in $GITSPACE_CACHE)"
+  bash "$here/setup.sh"
+  for s in "${stages[@]}"; do run_stage "$s"; done
+  printf '\nstages passed: %s\nstages failed: %s\n' "${PASSED[*]:-none}" "${FAILED[*]:-none}"
+  printf 'stages: %d passed, %d failed\n' "${#PASSED[@]}" "${#FAILED[@]}"
+  [[ ${#FAILED[@]} -eq 0 ]]
+}
+
+main "$@"
