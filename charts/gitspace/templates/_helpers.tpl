@@ -1,0 +1,301 @@
+{{/*
+Names, labels and the few derived values every template shares. The user model's rules (HOME,
+repo name, IDE port/protocol) come from the generated _model.tpl: never re-derive them here.
+*/}}
+
+{{- define "gitspace.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Release-based name, shortened so "-test-layout" and "-migrate" suffixes stay under 63. */}}
+{{- define "gitspace.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 48 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 48 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 48 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gitspace.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "gitspace.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gitspace.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The gitspace pod only: the Service, NetworkPolicy and test affinity select on these, so
+the migration Job and test pods (other components) never become Service endpoints. */}}
+{{- define "gitspace.podSelectorLabels" -}}
+{{ include "gitspace.selectorLabels" . }}
+app.kubernetes.io/component: gitspace
+{{- end -}}
+
+{{- define "gitspace.labels" -}}
+helm.sh/chart: {{ include "gitspace.chart" . }}
+{{ include "gitspace.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: gitspace
+{{- end -}}
+
+{{/* The gitspace identity, as the Docker runtime names it (gitspace.id, default the release). */}}
+{{- define "gitspace.id" -}}
+{{- default .Release.Name .Values.gitspace.id -}}
+{{- end -}}
+
+{{- define "gitspace.image" -}}
+{{- printf "%s:%s" .Values.image.repository .Values.image.tag -}}
+{{- end -}}
+
+{{- define "gitspace.claimName" -}}
+{{- default (include "gitspace.fullname" .) .Values.persistence.existingClaim -}}
+{{- end -}}
+
+{{- define "gitspace.scriptsConfigMap" -}}{{ include "gitspace.fullname" . }}-scripts{{- end -}}
+{{- define "gitspace.envConfigMap" -}}{{ include "gitspace.fullname" . }}-env{{- end -}}
+{{- define "gitspace.hooksConfigMap" -}}{{ include "gitspace.fullname" . }}-hooks{{- end -}}
+
+{{/* Fixed paths of the contract in docs/architecture.md. */}}
+{{- define "gitspace.scriptsDir" -}}/usr/local/gitspace/scripts{{- end -}}
+{{- define "gitspace.volumeDir" -}}/gitspace/volume{{- end -}}
+{{- define "gitspace.etcDir" -}}/gitspace/etc{{- end -}}
+{{- define "gitspace.hooksDir" -}}/gitspace/hooks{{- end -}}
+{{- define "gitspace.sshDir" -}}/gitspace/ssh{{- end -}}
+{{- define "gitspace.idePasswordDir" -}}/gitspace/ide{{- end -}}
+{{- define "gitspace.credentialsDir" -}}/gitspace/git-credentials{{- end -}}
+
+{{/*
+Where the main container mounts the volume and starts: HOME (layout home, as Docker Gitspace), or
+/workspaces only (layout legacy, as the old Kubernetes runtime).
+*/}}
+{{- define "gitspace.volumeTarget" -}}
+{{- if eq .Values.compat.layout "legacy" -}}/workspaces{{- else -}}{{ include "gitspace.model.home" . }}{{- end -}}
+{{- end -}}
+
+{{- define "gitspace.workingDir" -}}{{ include "gitspace.volumeTarget" . }}{{- end -}}
+
+{{/* Where the code is: {volume target}/{repo}; empty when no repository is cloned. */}}
+{{- define "gitspace.repoPath" -}}
+{{- $repo := include "gitspace.model.repoName" . -}}
+{{- if $repo -}}{{ include "gitspace.volumeTarget" . }}/{{ $repo }}{{- end -}}
+{{- end -}}
+
+{{/* "true" when the extra /workspaces mount of layout home applies (and is not HOME itself). */}}
+{{- define "gitspace.workspacesMount" -}}
+{{- if and (eq .Values.compat.layout "home") .Values.compat.workspacesMount (ne (include "gitspace.model.home" .) "/workspaces") -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the pre-upgrade migration hook is rendered (see docs/chart.md, Migration hook). */}}
+{{- define "gitspace.migrationHook" -}}
+{{- if and .Values.compat.migrateOnUpgrade (eq .Values.compat.layout "home") (ne .Values.persistence.accessMode "ReadWriteOncePod") -}}true{{- end -}}
+{{- end -}}
+
+{{/* Service/container ports: the IDE port, then forwardPorts (same numbers, IDE port not repeated). */}}
+{{- define "gitspace.forwardPorts" -}}
+{{- $ide := include "gitspace.model.idePort" . | int -}}
+{{- $out := list -}}
+{{- range .Values.devcontainer.forwardPorts -}}
+{{- if ne (int .) $ide -}}{{- $out = append $out (int .) -}}{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/*
+securityContext of a container that runs as the gitspace user: Pod Security `restricted` for any
+uid but 0 (runAsNonRoot cannot hold for root; validate refuses uid 0 in security.mode restricted).
+*/}}
+{{- define "gitspace.userSecurityContext" -}}
+runAsUser: {{ int .Values.user.uid }}
+runAsGroup: {{ int .Values.user.gid }}
+runAsNonRoot: {{ ne (int .Values.user.uid) 0 }}
+allowPrivilegeEscalation: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+securityContext of `prepare` and of the migration Job. standard: root, because it creates the
+user in /etc, copies the image's HOME with owners kept and fixes ownership; only the capabilities
+that needs (docs/chart.md, Security): CHOWN (cp -a, chown), DAC_OVERRIDE (read the image's 0700
+dirs, write into the user's), FOWNER (chmod/utimes on files it does not own), FSETID (keep setgid
+bits, fsGroup's included). No SETUID/SETGID: nothing switches user. restricted: the user.
+*/}}
+{{- define "gitspace.prepareSecurityContext" -}}
+{{- if eq .Values.security.mode "restricted" -}}
+{{ include "gitspace.userSecurityContext" . }}
+{{- else -}}
+runAsUser: 0
+runAsGroup: 0
+runAsNonRoot: false
+allowPrivilegeEscalation: false
+capabilities:
+  drop: ["ALL"]
+  add: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+{{- end -}}
+
+{{- define "gitspace.podSecurityContext" -}}
+fsGroup: {{ int .Values.user.gid }}
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The resolved user, as every script reads it (docs/architecture.md, Environment). */}}
+{{- define "gitspace.userEnv" -}}
+- name: GITSPACE_USER
+  value: {{ .Values.user.remoteUser | quote }}
+- name: GITSPACE_UID
+  value: {{ int .Values.user.uid | quote }}
+- name: GITSPACE_GID
+  value: {{ int .Values.user.gid | quote }}
+- name: HOME
+  value: {{ include "gitspace.model.home" . | quote }}
+- name: GITSPACE_LAYOUT
+  value: {{ .Values.compat.layout | quote }}
+{{- end -}}
+
+{{/* Environment of prepare and the migration Job (both see the volume at /gitspace/volume). */}}
+{{- define "gitspace.prepareEnv" -}}
+{{ include "gitspace.userEnv" . }}
+- name: GITSPACE_VOLUME
+  value: {{ include "gitspace.volumeDir" . | quote }}
+- name: GITSPACE_SEED_HOME
+  value: {{ .Values.persistence.seedHome | quote }}
+- name: REPO_NAME
+  value: {{ include "gitspace.model.repoName" . | quote }}
+{{- end -}}
+
+{{/* containerEnv as env entries (Docker sets it on the container, so every exec sees it). */}}
+{{- define "gitspace.containerEnv" -}}
+{{- range $k, $v := .Values.devcontainer.containerEnv }}
+- name: {{ $k }}
+  value: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Lifecycle hook files, as a dict "postCreateCommand__00-name" -> command. docs/architecture.md:
+one command per file, run with /bin/sh -c; files with the same NN in one folder run in parallel.
+string -> 00-command; array -> 00-command, elements joined by spaces (as Docker Gitspace);
+object -> one 00-{key} file per entry (the devcontainer object form runs its entries in parallel).
+*/}}
+{{- define "gitspace.hookFiles" -}}
+{{- $files := dict -}}
+{{- range $hook := list "postCreateCommand" "postStartCommand" -}}
+{{- $cmd := index $.Values.devcontainer $hook -}}
+{{- if kindIs "map" $cmd -}}
+{{- range $key, $entry := $cmd -}}
+{{- $name := regexReplaceAll "[^A-Za-z0-9._-]" $key "_" | trunc 200 -}}
+{{- $file := printf "%s__00-%s" $hook $name -}}
+{{- if hasKey $files $file -}}
+{{- fail (printf "devcontainer.%s: entries %q and another key both become the file name %q; rename one" $hook $key $name) -}}
+{{- end -}}
+{{- $line := kindIs "slice" $entry | ternary (join " " $entry) $entry -}}
+{{- if $line -}}{{- $_ := set $files $file $line -}}{{- end -}}
+{{- end -}}
+{{- else if kindIs "slice" $cmd -}}
+{{- if $cmd -}}{{- $_ := set $files (printf "%s__00-command" $hook) (join " " $cmd) -}}{{- end -}}
+{{- else if $cmd -}}
+{{- $_ := set $files (printf "%s__00-command" $hook) (toString $cmd) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $files -}}
+{{- end -}}
+
+{{/* Scripts ConfigMap keys: files/scripts/a/b.sh -> a__b.sh (keys cannot hold "/"). */}}
+{{- define "gitspace.scriptKey" -}}
+{{- trimPrefix "files/scripts/" . | replace "/" "__" -}}
+{{- end -}}
+
+{{/* The scripts as ConfigMap data (shared by the release's and the migration hook's ConfigMap). */}}
+{{- define "gitspace.scriptsData" -}}
+{{- $data := dict -}}
+{{- range $path, $content := .Files.Glob "files/scripts/**" -}}
+{{- $_ := set $data (include "gitspace.scriptKey" $path) (toString $content) -}}
+{{- end -}}
+{{- toYaml $data -}}
+{{- end -}}
+
+{{/* The scripts volume; the ConfigMap name is passed as "name" in a dict with "ctx". */}}
+{{- define "gitspace.scriptsVolume" -}}
+{{- $ctx := .ctx -}}
+- name: scripts
+  configMap:
+    name: {{ .name }}
+    defaultMode: 0555
+    items:
+      {{- range $path, $_ := $ctx.Files.Glob "files/scripts/**" }}
+      - key: {{ include "gitspace.scriptKey" $path }}
+        path: {{ trimPrefix "files/scripts/" $path }}
+      {{- end }}
+{{- end -}}
+
+{{/*
+Rules the schema cannot express. Each failure names the field and the fix. Included once by
+deployment.yaml, so `helm template`/`install` stop before anything is created.
+*/}}
+{{- define "gitspace.validate" -}}
+{{- $v := .Values -}}
+{{- $proto := include "gitspace.model.ideProtocol" . -}}
+{{- $home := include "gitspace.model.home" . -}}
+{{- if and (eq $proto "ssh") (not $v.ssh.authorizedKeysSecret) -}}
+{{- fail (printf "ssh.authorizedKeysSecret: ide.type %s is reached over SSH with public keys only; create a Secret with key authorized_keys and set ssh.authorizedKeysSecret to its name" $v.ide.type) -}}
+{{- end -}}
+{{- if and (eq $v.security.mode "restricted") (eq (int $v.user.uid) 0) -}}
+{{- fail "user.uid: 0 (root) cannot run under security.mode restricted (Pod Security restricted requires runAsNonRoot); use a non-root remote user or security.mode standard" -}}
+{{- end -}}
+{{- if eq $v.ide.auth "password" -}}
+{{- if ne $proto "http" -}}
+{{- fail (printf "ide.auth: password applies to the web IDE (vs_code_web) only; ide.type %s uses SSH keys (ssh.authorizedKeysSecret); set ide.auth to none" $v.ide.type) -}}
+{{- end -}}
+{{- if not $v.ide.passwordSecret -}}
+{{- fail "ide.passwordSecret: ide.auth is password but no Secret is named; create a Secret with key password and set ide.passwordSecret, or set ide.auth to none" -}}
+{{- end -}}
+{{- end -}}
+{{- $reserved := list "HOME" "USER" "REPO_URL" "REPO_NAME" "REPO_BRANCH" "GIT_CREDENTIALS_DIR" "GIT_USER_NAME" "GIT_USER_EMAIL" "IDE_TYPE" "IDE_PORT" "IDE_AUTH" "IDE_PASSWORD_FILE" "SSH_AUTHORIZED_KEYS_FILE" "JETBRAINS_DOWNLOAD_URL" "JETBRAINS_PLUGINS" -}}
+{{- range $k, $_ := $v.devcontainer.containerEnv -}}
+{{- if or (has $k $reserved) (hasPrefix "GITSPACE_" $k) (hasPrefix "IDE_" $k) -}}
+{{- fail (printf "devcontainer.containerEnv.%s: reserved, the chart sets it from the user model (user.*, repo.*, ide.*); remove it from containerEnv" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- if or (eq $home "/") (regexMatch "^/(etc|proc|sys|dev|bin|sbin|lib|lib64|usr|gitspace)(/|$)" $home) -}}
+{{- fail (printf "user.home: %s would mount the gitspace volume over a system or gitspace path; use a path such as /home/%s" $home $v.user.remoteUser) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+postStart report of the main container, $0 = the volume's mount point: what the container really
+got, read back by the helm test pod from the volume (a test pod cannot exec). Never fails the
+container: a missing report fails the test instead.
+*/}}
+{{- define "gitspace.runtimeReport" -}}
+d="$0/.gitspace"; mkdir -p "$d" || exit 0
+m() { if awk -v t="$1" '$5 == t { f = 1 } END { exit !f }' /proc/self/mountinfo; then echo yes; else echo no; fi; }
+{ echo "uid=$(id -u)"; echo "gid=$(id -g)"; echo "user=$(id -un 2>/dev/null)"; echo "home=$HOME"; echo "pwd=$(pwd)"; echo "home_mount=$(m "$HOME")"; echo "workspaces_mount=$(m /workspaces)"; } >"$d/runtime.tmp" && mv -f "$d/runtime.tmp" "$d/runtime"
+exit 0
+{{- end -}}
+
+{{/* Test pods: Pod Security restricted; as the gitspace user unless that is root (then 65534). */}}
+{{- define "gitspace.testSecurityContext" -}}
+{{- $uid := int .Values.user.uid | default 65534 -}}
+runAsUser: {{ $uid }}
+runAsGroup: {{ int .Values.user.gid }}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
