@@ -1,0 +1,240 @@
+// The user-model commands: resolve-user, values, docker-spec. Each gathers its
+// inputs (files, a local image, the repository), hands them to the pure
+// modules, and prints or writes the result; nothing is written on error.
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { stringify } from 'yaml';
+import { UserError } from './cli.ts';
+import {
+  combineLifecycle,
+  DEVCONTAINER_PATH,
+  mergeConfigs,
+  parseDevcontainerJson,
+  parseMetadataLabel,
+  type DevcontainerConfig,
+  type MergedConfig,
+} from './devcontainer.ts';
+import { checkReleaseName, dockerSpec, type SpecValues } from './docker-spec.ts';
+import { readLocalImage, splitImageRef, type ImageFacts } from './image.ts';
+import { checkRepoUrl, deriveRepoName, idePortFor, parseId, q } from './model.ts';
+import { parseGroup, parsePasswd } from './passwd.ts';
+import { readDevcontainerFromRepo } from './repository.ts';
+import { defaults, ideTable } from './schema.ts';
+import { DEFAULT_GID, DEFAULT_UID, resolveUserModel, type ResolvedUser, type UserDb, type UserModel } from './user.ts';
+import { assertValid, loadValues, mergeValues } from './values-files.ts';
+
+type UserOpts = {
+  metadata?: string;
+  imageUser?: string;
+  runArgs?: string;
+  passwd?: string;
+  group?: string;
+  defaultUid?: string;
+  defaultGid?: string;
+};
+
+function readText(file: string, option: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`${option}: cannot read ${q(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+function parseRunArgs(json: string | undefined): string[] {
+  if (json === undefined) return [];
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new UserError(`--run-args: ${q(json)} is not JSON; give a JSON array of strings, e.g. '["--user","vscode"]'`);
+  }
+  if (!Array.isArray(v) || v.some((a) => typeof a !== 'string')) throw new UserError(`--run-args: ${q(json)} is not a JSON array of strings`);
+  return v as string[];
+}
+
+function idOption(text: string | undefined, option: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = parseId(text);
+  if (typeof n !== 'number') throw new UserError(`${option}: ${q(text)} is not an id in 0..2147483647`);
+  return n;
+}
+
+const warn = (messages: string[]) => messages.forEach((m) => process.stderr.write(`gitspace-chart: warning: ${m}\n`));
+
+/** Everything the user model is resolved from, once the files and the image are read. */
+type Sources = { devcontainer?: DevcontainerConfig; metadata: DevcontainerConfig[]; imageUser: string; db?: UserDb; warnings: string[] };
+
+function userSources(opts: UserOpts, devcontainerText: string | undefined, devcontainerFile: string, image?: ImageFacts): Sources {
+  const warnings: string[] = [];
+  let devcontainer: DevcontainerConfig | undefined;
+  if (devcontainerText !== undefined) {
+    const r = parseDevcontainerJson(devcontainerText, devcontainerFile);
+    devcontainer = r.config;
+    warnings.push(...r.warnings);
+  }
+  let metadata: DevcontainerConfig[] = [];
+  const label = opts.metadata !== undefined ? readText(opts.metadata, '--metadata') : image?.metadataLabel;
+  if (label !== undefined) {
+    const r = parseMetadataLabel(label, opts.metadata !== undefined ? `--metadata ${opts.metadata}` : undefined);
+    metadata = r.entries;
+    warnings.push(...r.warnings);
+  }
+  if ((opts.passwd === undefined) !== (opts.group === undefined)) throw new UserError('--passwd and --group: give both files (the image\'s /etc/passwd and /etc/group) or neither');
+  let db: UserDb | undefined;
+  if (opts.passwd !== undefined && opts.group !== undefined) {
+    db = { passwd: parsePasswd(readText(opts.passwd, '--passwd'), opts.passwd), groups: parseGroup(readText(opts.group, '--group'), opts.group) };
+  } else if (image) {
+    db = { passwd: parsePasswd(image.passwd, `${image.ref}:/etc/passwd`), groups: parseGroup(image.group, `${image.ref}:/etc/group`) };
+  }
+  return { devcontainer, metadata, imageUser: opts.imageUser ?? image?.user ?? '', db, warnings };
+}
+
+function resolve(opts: UserOpts, s: Sources, merged: MergedConfig) {
+  return resolveUserModel({
+    runArgs: [...merged.runArgs, ...parseRunArgs(opts.runArgs)],
+    merged,
+    imageUser: s.imageUser,
+    db: s.db ?? { passwd: [], groups: [] },
+    defaultUid: idOption(opts.defaultUid, '--default-uid', DEFAULT_UID),
+    defaultGid: idOption(opts.defaultGid, '--default-gid', DEFAULT_GID),
+  });
+}
+
+function describeUser(label: string, u: ResolvedUser): string {
+  const from = `${u.spec.source}: ${q(u.spec.value)}`;
+  return `${label.padEnd(14)} ${u.name.padEnd(10)} uid ${u.uid} gid ${u.gid}  from ${from}${u.created ? ' (not in the image: created at start)' : ''}`;
+}
+
+function readable(model: UserModel, r: { containerUser: ResolvedUser; remoteUser: ResolvedUser }): string {
+  return [
+    describeUser('containerUser', r.containerUser),
+    describeUser('remoteUser', r.remoteUser),
+    `${'home'.padEnd(14)} ${model.home}`,
+    '',
+  ].join('\n');
+}
+
+const userOptions = (cmd: Command) =>
+  cmd
+    .option('--metadata <file>', 'file holding the image\'s devcontainer.metadata label (strict JSON)')
+    .option('--image-user <user>', 'the image\'s Config.User (USER in its Dockerfile)')
+    .option('--run-args <json>', 'docker run arguments as a JSON array; --user/-u sets containerUser')
+    .option('--default-uid <uid>', `uid of a user created at start (not in the image)`, String(DEFAULT_UID))
+    .option('--default-gid <gid>', `gid of a user created at start`, String(DEFAULT_GID));
+
+/** Writes atomically: the file appears whole or not at all. */
+function writeOutput(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UserError(`-o: cannot write ${q(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerModelCommands(program: Command): void {
+  userOptions(
+    program
+      .command('resolve-user')
+      .description('resolve containerUser, remoteUser, uid, gid and HOME from devcontainer.json, the image metadata label, the image USER and the image\'s passwd/group')
+      .requiredOption('--devcontainer <file>', 'devcontainer.json (JSONC)')
+      .requiredOption('--passwd <file>', 'the image\'s /etc/passwd')
+      .requiredOption('--group <file>', 'the image\'s /etc/group')
+      .option('--json', 'print JSON'),
+  ).action((opts: UserOpts & { devcontainer: string; json?: boolean }) => {
+    const s = userSources(opts, readText(opts.devcontainer, '--devcontainer'), opts.devcontainer);
+    const merged = mergeConfigs(s.metadata, s.devcontainer, opts.devcontainer);
+    warn([...s.warnings, ...merged.warnings]);
+    const r = resolve(opts, s, merged);
+    process.stdout.write(opts.json ? JSON.stringify(r.model) + '\n' : readable(r.model, r));
+  });
+
+  userOptions(
+    program
+      .command('values')
+      .description('write a values file for helm install: the user model and devcontainer.json fields resolved as Docker Gitspace would')
+      .requiredOption('--repo-url <url>', 'clone URL (https, http, ssh:// or git@host:path)')
+      .option('--branch <branch>', 'branch to clone (default: the remote\'s default branch)')
+      .addOption(new Option('--ide <type>', 'IDE type').choices(Object.keys(ideTable())))
+      .option('--image <ref>', 'a LOCAL Docker image (REPOSITORY:TAG): its USER, metadata label, passwd and group are read')
+      .option('--devcontainer <file>', `devcontainer.json to use instead of the repository's ${DEVCONTAINER_PATH} (the repository is then not contacted)`)
+      .option('--passwd <file>', 'the image\'s /etc/passwd (instead of reading it from --image)')
+      .option('--group <file>', 'the image\'s /etc/group (instead of reading it from --image)')
+      .option('--release <name>', 'helm release name (used in the printed install command)')
+      .option('-o, --output <file>', 'write here instead of stdout'),
+  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: string; image?: string; devcontainer?: string; release?: string; output?: string }) => {
+    checkRepoUrl(opts.repoUrl, '--repo-url');
+    deriveRepoName(opts.repoUrl);
+    if (opts.release !== undefined) checkReleaseName(opts.release);
+    if (opts.ide !== undefined) idePortFor(opts.ide);
+    const imageValues = opts.image !== undefined ? splitImageRef(opts.image) : undefined;
+
+    const image = opts.image !== undefined ? await readLocalImage(opts.image) : undefined;
+    const devcontainerText =
+      opts.devcontainer !== undefined ? readText(opts.devcontainer, '--devcontainer') : await readDevcontainerFromRepo(opts.repoUrl, opts.branch);
+    const devcontainerFile = opts.devcontainer ?? DEVCONTAINER_PATH;
+    const s = userSources(opts, devcontainerText, devcontainerFile, image);
+    const merged = mergeConfigs(s.metadata, s.devcontainer, devcontainerFile);
+    const warnings = [...s.warnings, ...merged.warnings];
+    if (!s.db) {
+      warnings.push(
+        'no image passwd/group (--image, or --passwd and --group): a user name is assumed to be created at start with the default uid/gid, and a numeric user cannot be resolved',
+      );
+    }
+    const r = resolve(opts, s, merged);
+
+    // The image: --image, else devcontainer.json's "image" (what Docker Gitspace would run).
+    let imageOut = imageValues;
+    if (!imageOut && s.devcontainer?.image !== undefined) {
+      imageOut = splitImageRef(s.devcontainer.image, `image (${devcontainerFile})`);
+      warnings.push(`image ${q(s.devcontainer.image)} from ${devcontainerFile} was not inspected (its USER and devcontainer.metadata label were not read): pass --image ${s.devcontainer.image} once it is a local image`);
+    }
+
+    const values: Record<string, unknown> = {
+      repo: { url: opts.repoUrl, ...(opts.branch ? { branch: opts.branch } : {}) },
+      ...(imageOut ? { image: imageOut } : {}),
+      ...(opts.ide ? { ide: { type: opts.ide } } : {}),
+      user: { containerUser: r.model.containerUser, remoteUser: r.model.remoteUser, uid: r.model.uid, gid: r.model.gid },
+      devcontainer: {
+        containerEnv: merged.containerEnv,
+        forwardPorts: merged.forwardPorts,
+        postCreateCommand: combineLifecycle(merged.postCreateCommand),
+        postStartCommand: combineLifecycle(merged.postStartCommand),
+        vscodeExtensions: merged.vscodeExtensions,
+        jetbrainsPlugins: merged.jetbrainsPlugins,
+      },
+    };
+    assertValid(mergeValues(defaults(), values), 'values');
+
+    const created = [r.containerUser, r.remoteUser].filter((u) => u.created).map((u) => u.name);
+    const header = [
+      '# gitspace-chart values: resolved like Docker Gitspace (see docs/user-model.md).',
+      `# remoteUser ${r.model.remoteUser} (uid ${r.model.uid}, gid ${r.model.gid}), HOME ${r.model.home}; containerUser ${r.model.containerUser}.`,
+      ...(created.length ? [`# Not in the image, created at start: ${[...new Set(created)].join(', ')}.`] : []),
+      `# helm install ${opts.release ?? 'RELEASE'} charts/gitspace -f ${opts.output ?? 'THIS_FILE'}`,
+    ];
+    const text = header.join('\n') + '\n' + stringify(values);
+    warn(warnings);
+    if (opts.output) {
+      writeOutput(opts.output, text);
+      process.stderr.write(`gitspace-chart: wrote ${opts.output}\n`);
+    } else process.stdout.write(text);
+  });
+
+  program
+    .command('docker-spec')
+    .description('print the container Docker Gitspace would create for these values (JSON)')
+    .requiredOption('-f, --values <file>', 'values file (repeatable; later files win, merged like helm)', collect, [] as string[])
+    .option('--release <name>', 'helm release name (the gitspace id when gitspace.id is empty)')
+    .option('--json', 'print JSON (the only format)')
+    .action((opts: { values: string[]; release?: string }) => {
+      if (opts.release !== undefined) checkReleaseName(opts.release);
+      const values = loadValues(opts.values) as unknown as SpecValues;
+      process.stdout.write(JSON.stringify(dockerSpec(values, opts.release), null, 2) + '\n');
+    });
+}
