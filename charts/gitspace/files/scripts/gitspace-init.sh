@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# gitspace-init.sh SUBCOMMAND
+#   prepare                  root, Kubernetes init container: migrate, create
+#                            the user, seed HOME into the volume at
+#                            $GITSPACE_VOLUME, fix ownership, write the layout
+#                            marker, export passwd/group to $GITSPACE_ETC_OUT.
+#   user-setup               as the user: clone, git identity, safe.directory,
+#                            devcontainer.json, remote-user check.
+#   docker-manage-user [K=V...]  root, Docker side (volume already at HOME and
+#                            seeded by Docker): create the user, HOME owner and
+#                            mode, `export K=V` lines in /etc/profile.
+# Environment: see docs/architecture.md (contract) and docs/scripts.md.
+set -euo pipefail
+_gs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$_gs_dir/lib.sh"
+# shellcheck source=create-user-dynamic.sh
+source "$_gs_dir/create-user-dynamic.sh"
+# shellcheck source=seed-home.sh
+source "$_gs_dir/seed-home.sh"
+# shellcheck source=clone-repository.sh
+source "$_gs_dir/clone-repository.sh"
+# shellcheck source=detect-devcontainer-user.sh
+source "$_gs_dir/detect-devcontainer-user.sh"
+
+LAYOUT_VERSION=1
+
+# require_env NAME...: each must be set and non-empty.
+require_env() {
+  local v
+  for v in "$@"; do
+    [ -n "${!v:-}" ] || die "environment variable $v is required (see docs/architecture.md)"
+  done
+}
+
+# user_env_validate: the resolved user from the environment.
+user_env_validate() {
+  require_env GITSPACE_USER GITSPACE_UID GITSPACE_GID HOME
+  validate_user_name "$GITSPACE_USER" GITSPACE_USER
+  validate_id "$GITSPACE_UID" GITSPACE_UID
+  # shellcheck disable=SC2153 # set by the chart / the Docker-side runtime
+  validate_id "$GITSPACE_GID" GITSPACE_GID
+  validate_abs_path "$HOME" HOME
+}
+
+# fix_ownership DIR UID GID: make everything under DIR owned by UID:GID, but
+# only what is wrong, and only when the volume's recorded owner differs from
+# UID:GID (first start, or the uid changed): a restart with the same user
+# costs one stat, not a walk of HOME. lost+found stays root's.
+fix_ownership() {
+  local dir=$1 uid=$2 gid=$3 marker
+  marker="$(gitspace_state_dir "$dir")/owner"
+  if [ "$(cat "$marker" 2>/dev/null || true)" = "$uid:$gid" ] &&
+    [ "$(stat -c '%u:%g' "$dir")" = "$uid:$gid" ]; then
+    log_info "ownership already $uid:$gid (recorded in .gitspace/owner): no walk"
+    return 0
+  fi
+  local n
+  n=$(find "$dir" -xdev -path "$dir/lost+found" -prune -o \( \! -user "$uid" -o \! -group "$gid" \) -print | wc -l)
+  if [ "$n" -gt 0 ]; then
+    log_info "re-owning $n entries under $(q "$dir") to $uid:$gid (only those not already $uid:$gid)"
+    find "$dir" -xdev -path "$dir/lost+found" -prune -o \( \! -user "$uid" -o \! -group "$gid" \) -exec chown -h "$uid:$gid" {} + ||
+      die "chown under $(q "$dir") failed"
+  fi
+  mkdir -p "$(dirname "$marker")"
+  chown "$uid:$gid" "$(dirname "$marker")"
+  printf '%s:%s\n' "$uid" "$gid" | write_file_atomic "$marker" 0644
+  chown "$uid:$gid" "$marker"
+}
+
+# volume_root_mode DIR FSGROUP_BITS: after a chown (which may drop setgid),
+# give back the fsGroup bits kubelet checks, so OnRootMismatch stays a no-op.
+volume_root_mode() {
+  local dir=$1 bits=$2 mode
+  [ "$bits" != 0 ] || return 0
+  mode=$(stat -c '%a' "$dir")
+  if (((8#$mode & 8#$bits) != 8#$bits)); then
+    chmod "$(printf '%o' $((8#$mode | 8#$bits)))" "$dir"
+    log_info "volume root mode $mode -> $(stat -c '%a' "$dir") (fsGroup: setgid + group rwx)"
+  fi
+}
+
+# write_layout DIR UID GID: the on-disk layout version (read by migrations).
+write_layout() {
+  local dir=$1 state
+  state=$(gitspace_state_dir "$dir")
+  mkdir -p "$state"
+  if [ "$(cat "$state/layout" 2>/dev/null || true)" != "home $LAYOUT_VERSION" ]; then
+    printf 'home %s\n' "$LAYOUT_VERSION" | write_file_atomic "$state/layout" 0644
+  fi
+  if [ "$(id -u)" = 0 ]; then chown "$2:$3" "$state" "$state/layout"; fi
+}
+
+# export_etc OUT: passwd and group for the main container (mounted over its
+# own /etc files: a user made here does not exist in the other containers).
+export_etc() {
+  local out=$1 f
+  mkdir -p "$out"
+  for f in passwd group; do
+    cmp -s "/etc/$f" "$out/$f" || write_file_atomic "$out/$f" 0644 <"/etc/$f"
+  done
+  log_info "exported /etc/passwd and /etc/group to $(q "$out")"
+}
+
+# cmd_prepare: the Kubernetes `prepare` init container (see the header).
+cmd_prepare() {
+  user_env_validate
+  require_env GITSPACE_VOLUME
+  validate_abs_path "$GITSPACE_VOLUME" GITSPACE_VOLUME
+  [ -d "$GITSPACE_VOLUME" ] || die "GITSPACE_VOLUME=$(q "$GITSPACE_VOLUME") is not mounted"
+  local vol=$GITSPACE_VOLUME fsg
+  # Before anything writes: does kubelet manage the volume's group?
+  fsg=$(fsgroup_bits "$vol")
+  if [ -x "$_gs_dir/migrate-to-home.sh" ]; then
+    "$_gs_dir/migrate-to-home.sh"
+  fi
+  local root=false
+  [ "$(id -u)" = 0 ] && root=true
+  if $root; then
+    create_or_update_user "$GITSPACE_USER" "$GITSPACE_UID" "$GITSPACE_GID" "$HOME"
+  else
+    # security.mode restricted: no root, the image must have the user.
+    [ "$(id -u)" = "$GITSPACE_UID" ] || die "prepare runs as root, or as the gitspace user $GITSPACE_UID (restricted mode); running as uid $(id -u)"
+    log_info "not root: the image's passwd is used as it is"
+  fi
+  if [ "${GITSPACE_LAYOUT:-home}" = legacy ]; then
+    log_info "GITSPACE_LAYOUT=legacy: the volume is /workspaces; HOME is not seeded"
+  elif [ "${GITSPACE_SEED_HOME:-true}" = true ]; then
+    seed_home "$HOME" "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+  else
+    log_info "GITSPACE_SEED_HOME=false: not seeding (Docker volume-nocopy)"
+  fi
+  if $root; then
+    fix_ownership "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+    volume_root_mode "$vol" "$fsg"
+  fi
+  [ "${GITSPACE_LAYOUT:-home}" = legacy ] || write_layout "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+  if [ -n "${GITSPACE_ETC_OUT:-}" ]; then
+    export_etc "$GITSPACE_ETC_OUT"
+  fi
+  log_info "prepare done"
+}
+
+# check_remote_user REPO_DIR EXPECTED: the repo's devcontainer.json must name
+# the user this release was rendered for (the pod's uid is fixed at install).
+check_remote_user() {
+  local repo=$1 expected=$2 found name
+  found=$(detect_devcontainer_user "$repo")
+  [ -n "$found" ] || return 0
+  name=${found%%:*}
+  if [[ "$name" =~ ^[0-9]+$ ]]; then
+    [ "$name" = "$GITSPACE_UID" ] && return 0
+  elif [ "$name" = "$expected" ]; then
+    return 0
+  fi
+  die "$(q "$repo/.devcontainer/devcontainer.json") names the user $(q "$found") but this gitspace was rendered for $(q "$expected"): re-render the values with 'gitspace-chart values' (it reads devcontainer.json) and 'helm upgrade' the release"
+}
+
+# cmd_user_setup: the `clone` init container, and Docker's clone step.
+cmd_user_setup() {
+  require_env HOME
+  validate_abs_path "$HOME" HOME
+  if [ -n "${GITSPACE_UID:-}" ] && [ "$(id -u)" != "$GITSPACE_UID" ]; then
+    die "user-setup must run as the gitspace user (uid $GITSPACE_UID), not uid $(id -u)"
+  fi
+  cd "$HOME"
+  mkdir -p "$(gitspace_state_dir "$HOME")"
+  set_git_identity "${GIT_USER_NAME:-}" "${GIT_USER_EMAIL:-}"
+  if [ -z "${REPO_URL:-}" ]; then
+    log_info "REPO_URL is empty: nothing to clone"
+    return 0
+  fi
+  local name=${REPO_NAME:-}
+  [ -n "$name" ] || name=$(repo_name_from_url "$REPO_URL")
+  clone_repository "$REPO_URL" "$name" "${REPO_BRANCH:-}"
+  ensure_safe_directory "$HOME/$name"
+  if [ -n "${GITSPACE_EXPECT_REMOTE_USER:-}" ]; then
+    check_remote_user "$HOME/$name" "$GITSPACE_EXPECT_REMOTE_USER"
+  fi
+  ensure_devcontainer_json "$HOME/$name" "${GITSPACE_IMAGE:-}"
+  log_info "user-setup done"
+}
+
+# write_profile_env K=V...: Docker Gitspace appends `export K=V` to
+# /etc/profile for containerEnv; we keep them in one marked block, replaced
+# as a whole, so a re-run does not append duplicates.
+write_profile_env() {
+  local profile=${GITSPACE_PROFILE:-/etc/profile} kv k v block tmp
+  block=$'# >>> gitspace containerEnv >>>\n'
+  for kv in "$@"; do
+    k=${kv%%=*}
+    v=${kv#*=}
+    [[ "$kv" == *=* && "$k" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
+      die "containerEnv: $(q "$kv") is not NAME=VALUE with a valid variable name"
+    block+="export $k=$(printf '%q' "$v")"$'\n'
+  done
+  block+=$'# <<< gitspace containerEnv <<<\n'
+  tmp=$(mktemp)
+  awk '/^# >>> gitspace containerEnv >>>$/ { skip = 1 } !skip { print } /^# <<< gitspace containerEnv <<<$/ { skip = 0 }' \
+    "$profile" >"$tmp" 2>/dev/null || true
+  if [ $# -gt 0 ]; then printf '%s' "$block" >>"$tmp"; fi
+  if cmp -s "$tmp" "$profile"; then
+    rm -f "$tmp"
+    return 0
+  fi
+  cat "$tmp" >"$profile"
+  rm -f "$tmp"
+  log_info "/etc/profile: containerEnv block has $# variables"
+}
+
+# cmd_docker_manage_user K=V...: Docker Gitspace's "manage user" step, run as
+# root by `docker exec` after the container started with the volume at HOME.
+cmd_docker_manage_user() {
+  user_env_validate
+  [ "$(id -u)" = 0 ] || die "docker-manage-user must run as root"
+  create_or_update_user "$GITSPACE_USER" "$GITSPACE_UID" "$GITSPACE_GID" "$HOME"
+  mkdir -p "$HOME"
+  fix_ownership "$HOME" "$GITSPACE_UID" "$GITSPACE_GID"
+  # Docker Gitspace: chmod 755 HOME.
+  [ "$(stat -c '%a' "$HOME")" = 755 ] || chmod 0755 "$HOME"
+  write_layout "$HOME" "$GITSPACE_UID" "$GITSPACE_GID"
+  write_profile_env "$@"
+  log_info "docker-manage-user done"
+}
+
+main() {
+  local cmd=${1:-}
+  [ $# -eq 0 ] || shift
+  case "$cmd" in
+    prepare) cmd_prepare ;;
+    user-setup) cmd_user_setup ;;
+    docker-manage-user) cmd_docker_manage_user "$@" ;;
+    *) die "usage: gitspace-init.sh prepare|user-setup|docker-manage-user [K=V...]" ;;
+  esac
+}
+
+if ! _is_sourced; then
+  main "$@"
+fi

@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# Shared helpers for the in-container gitspace scripts. Sourced, never run.
+# Everything logs to stderr (kubectl logs / docker logs) with a UTC timestamp.
+
+[ -n "${_GITSPACE_LIB_LOADED:-}" ] && return 0
+_GITSPACE_LIB_LOADED=1
+
+GITSPACE_SCRIPTS_DIR="${GITSPACE_SCRIPTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+
+# _is_sourced: true when the calling script is being sourced (as a library,
+# by a test or another script) rather than run (docker-library's guard).
+_is_sourced() {
+  [ "${#FUNCNAME[@]}" -ge 2 ] &&
+    [ "${FUNCNAME[0]}" = '_is_sourced' ] &&
+    [ "${FUNCNAME[1]}" = 'source' ]
+}
+
+_gs_ts() { date -u '+%Y-%m-%dT%H:%M:%SZ'; }
+# log_info MSG...: progress for the operator.
+log_info() { printf '%s [gitspace] %s\n' "$(_gs_ts)" "$*" >&2; }
+# log_warn MSG...: something the user may want to fix; work goes on.
+log_warn() { printf '%s [gitspace] WARN: %s\n' "$(_gs_ts)" "$*" >&2; }
+# log_error MSG...: printed before a failure.
+log_error() { printf '%s [gitspace] ERROR: %s\n' "$(_gs_ts)" "$*" >&2; }
+# die MSG...: fatal error; MSG should say how to fix it.
+die() {
+  log_error "$*"
+  exit 1
+}
+
+# q STRING: STRING quoted for a log line, so odd characters are visible and
+# never interpreted.
+q() { printf '%q' "$1"; }
+
+# validate_user_name VALUE ARGNAME: POSIX portable user name (what useradd
+# and busybox adduser both accept).
+validate_user_name() {
+  [[ "$1" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] ||
+    die "$2: invalid user name $(q "$1"): must match ^[a-z_][a-z0-9_-]{0,31}\$"
+}
+
+# validate_id VALUE ARGNAME: a uid/gid in 0..2147483647, decimal, no sign.
+validate_id() {
+  if ! [[ "$1" =~ ^(0|[1-9][0-9]{0,9})$ ]] || ((10#$1 > 2147483647)); then
+    die "$2: invalid id $(q "$1"): must be an integer 0..2147483647"
+  fi
+}
+
+# validate_abs_path VALUE ARGNAME: absolute, no `..`, no control characters.
+validate_abs_path() {
+  case "$1" in
+    /*) ;;
+    *) die "$2: $(q "$1") is not an absolute path" ;;
+  esac
+  [[ "/$1/" != *"/../"* ]] || die "$2: $(q "$1") must not contain '..'"
+  [[ "$1" != *[[:cntrl:]]* ]] || die "$2: $(q "$1") contains control characters"
+}
+
+# validate_repo_name VALUE: a single folder name under HOME.
+validate_repo_name() {
+  [[ "$1" =~ ^[A-Za-z0-9._-]{1,100}$ ]] ||
+    die "REPO_NAME: invalid repository folder name $(q "$1"): only letters, digits, '.', '_', '-' (no '/', spaces or shell characters)"
+  [[ "$1" != *..* ]] || die "REPO_NAME: $(q "$1") must not contain '..'"
+  [[ "$1" != -* && "$1" != . ]] || die "REPO_NAME: $(q "$1") must not start with '-' or be '.'"
+}
+
+# validate_repo_url VALUE: https, http, ssh or scp-like git@host:path; never
+# ext::, file:// or local paths; no credentials or shell characters.
+validate_repo_url() {
+  local url=$1
+  [[ "$url" =~ ^(https?://|ssh://|git@)[^[:space:][:cntrl:]\'\"\`\$\;\|\&\<\>\\]+$ ]] ||
+    die "REPO_URL: unsupported or unsafe URL $(q "$url"): use https://, http://, ssh:// or git@host:path (no spaces, quotes or shell characters)"
+  if [[ "$url" =~ ^https?://[^/@]*:[^/@]*@ ]]; then
+    die "REPO_URL: the URL carries a password; put credentials in the git credentials Secret instead (GIT_CREDENTIALS_DIR)"
+  fi
+  if [[ "$url" =~ ^git@ ]] && ! [[ "$url" =~ ^git@[A-Za-z0-9.-]+:[^:] ]]; then
+    die "REPO_URL: $(q "$url") is not of the form git@host:path"
+  fi
+}
+
+# repo_name_from_url URL: Docker Gitspace's rule: last path segment without .git.
+repo_name_from_url() {
+  local s=${1%/}
+  s=${s##*/}
+  s=${s##*:}
+  printf '%s\n' "${s%.git}"
+}
+
+# gitspace_state_dir: where the gitspace keeps its own state on the volume.
+gitspace_state_dir() { printf '%s/.gitspace\n' "${1:-$HOME}"; }
+
+# write_file_atomic PATH MODE: stdin to PATH via a temp file and rename, so a
+# crash never leaves a half-written file.
+write_file_atomic() {
+  local path=$1 mode=$2 tmp
+  tmp=$(mktemp "$(dirname "$path")/.$(basename "$path").XXXXXX")
+  if ! cat >"$tmp"; then
+    rm -f "$tmp"
+    die "writing $path failed"
+  fi
+  chmod "$mode" "$tmp"
+  mv -f "$tmp" "$path"
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# start.sh: the gitspace's main process, run as the gitspace user (never
+# root unless the gitspace user is root). In Docker Gitspace's order:
+# IDE setup -> IDE run -> postCreateCommand (once per volume) ->
+# postStartCommand; then it waits on the IDE. SIGTERM/SIGINT stop the IDE
+# and exit 0; if the IDE dies, start.sh exits with its code (the pod restarts).
+#
+# Environment (docs/architecture.md): HOME, GITSPACE_USER, REPO_NAME,
+# IDE_TYPE, IDE_PORT, IDE_AUTH, IDE_PASSWORD_FILE, IDE_EXTENSIONS,
+# SSH_AUTHORIZED_KEYS_FILE, JETBRAINS_DOWNLOAD_URL, GITSPACE_HOOKS_DIR.
+set -euo pipefail
+_gs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$_gs_dir/lib.sh"
+# shellcheck source=lifecycle.sh
+source "$_gs_dir/lifecycle.sh"
+# shellcheck source=ssh/sshd.sh
+source "$_gs_dir/ssh/sshd.sh"
+# shellcheck source=vscode/init-vscode.sh
+source "$_gs_dir/vscode/init-vscode.sh"
+# shellcheck source=cursor/init-cursor.sh
+source "$_gs_dir/cursor/init-cursor.sh"
+# shellcheck source=jetbrains/init-jetbrains.sh
+source "$_gs_dir/jetbrains/init-jetbrains.sh"
+
+IDE_PIDS=()
+HOOKS_PID=''
+
+# default_ide_port IDE: Docker Gitspace's port for the IDE type.
+default_ide_port() {
+  case "$1" in
+    vs_code) echo 8088 ;;
+    vs_code_web) echo 8089 ;;
+    intellij) echo 8090 ;;
+    goland) echo 8091 ;;
+    pycharm) echo 8092 ;;
+    webstorm) echo 8093 ;;
+    clion) echo 8094 ;;
+    phpstorm) echo 8095 ;;
+    rubymine) echo 8096 ;;
+    rider) echo 8097 ;;
+    cursor) echo 8098 ;;
+    windsurf) echo 8099 ;;
+    *) die "IDE_TYPE: unknown IDE $(q "$1") (vs_code, vs_code_web, intellij, goland, pycharm, webstorm, clion, phpstorm, rubymine, rider, cursor, windsurf)" ;;
+  esac
+}
+
+# start_bg NAME FUNCTION ARGS...: run FUNCTION (which execs the server) in the
+# background, output to stderr and $HOME/.gitspace/logs/NAME.log.
+start_bg() {
+  local name=$1 log
+  shift
+  log="$(gitspace_state_dir "$HOME")/logs/$name.log"
+  (
+    exec > >(tee -a "$log" >&2) 2>&1
+    "$@"
+  ) &
+  IDE_PIDS+=($!)
+}
+
+# wait_port PORT SECONDS: until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local i
+  for ((i = 0; i < $2 * 4; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.25
+  done
+  return 1
+}
+
+# stop_all: TERM the IDE processes and the hooks, then wait for them.
+stop_all() {
+  local p
+  for p in "${IDE_PIDS[@]}" $HOOKS_PID; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+# on_signal: a clean stop (Docker Gitspace's main process: trap 'exit 0' 15).
+on_signal() {
+  log_info "stop requested: stopping the IDE"
+  stop_all
+  exit 0
+}
+
+# start_ide REPO_DIR: set up and start the IDE for IDE_TYPE.
+start_ide() {
+  local repo=$1
+  case "$IDE_TYPE" in
+    vs_code_web)
+      init_vscode_web
+      start_bg code-server code_server_run "$repo"
+      ;;
+    vs_code | cursor | windsurf)
+      if [ "$IDE_TYPE" = vs_code ]; then init_vscode_desktop "$repo"; else init_cursor "$IDE_TYPE"; fi
+      sshd_setup "$IDE_PORT" "$GITSPACE_USER"
+      start_bg sshd sshd_run
+      ;;
+    *)
+      install_jetbrains_backend "$IDE_TYPE" "${JETBRAINS_DOWNLOAD_URL:-}"
+      sshd_setup "$IDE_PORT" "$GITSPACE_USER"
+      start_bg sshd sshd_run
+      start_bg jetbrains jetbrains_run "$IDE_TYPE" "$repo" "$GITSPACE_USER"
+      ;;
+  esac
+  if wait_port "$IDE_PORT" 60; then
+    log_info "$IDE_TYPE is listening on port $IDE_PORT"
+  else
+    log_warn "$IDE_TYPE is not listening on port $IDE_PORT after 60s"
+  fi
+}
+
+main() {
+  [ -n "${HOME:-}" ] || die "HOME is required"
+  validate_abs_path "$HOME" HOME
+  [ -d "$HOME" ] || die "HOME=$(q "$HOME") does not exist (is the volume mounted?)"
+  GITSPACE_USER=${GITSPACE_USER:-$(id -un)}
+  validate_user_name "$GITSPACE_USER" GITSPACE_USER
+  if [ "$(id -u)" = 0 ] && [ "$GITSPACE_USER" != root ]; then
+    die "start.sh runs as the gitspace user $(q "$GITSPACE_USER"), not as root (docker exec -u / runAsUser)"
+  fi
+  IDE_TYPE=${IDE_TYPE:-vs_code_web}
+  if [ -z "${IDE_PORT:-}" ] || [ "$IDE_PORT" = 0 ]; then IDE_PORT=$(default_ide_port "$IDE_TYPE"); fi
+  default_ide_port "$IDE_TYPE" >/dev/null # validates IDE_TYPE
+  export IDE_TYPE IDE_PORT GITSPACE_USER
+  cd "$HOME"
+  mkdir -p "$(gitspace_state_dir "$HOME")/logs"
+  local repo=$HOME
+  if [ -n "${REPO_NAME:-}" ]; then
+    validate_repo_name "$REPO_NAME"
+    [ -d "$HOME/$REPO_NAME" ] && repo="$HOME/$REPO_NAME"
+  fi
+  trap on_signal TERM INT
+  start_ide "$repo"
+  run_lifecycle_hooks &
+  HOOKS_PID=$!
+  local rc=0
+  wait -n "${IDE_PIDS[@]}" || rc=$?
+  log_error "the IDE process exited (code $rc): stopping the gitspace"
+  stop_all
+  exit "$((rc == 0 ? 1 : rc))"
+}
+
+if ! _is_sourced; then
+  main "$@"
+fi

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# vscode/init-vscode.sh web|desktop
+# VS Code setup as the gitspace user.
+#   web:     code-server (VS Code in the browser): ~/.config/code-server/config.yaml
+#            (bind 0.0.0.0:$IDE_PORT, auth from IDE_AUTH/IDE_PASSWORD_FILE),
+#            extensions from $IDE_EXTENSIONS, user data in ~/.local/share/code-server.
+#   desktop: VS Code over SSH (see ssh/sshd.sh); $IDE_EXTENSIONS become
+#            recommendations in $HOME/$REPO_NAME/.vscode/extensions.json, as
+#            Docker Gitspace writes them; server data goes to ~/.vscode-server.
+set -euo pipefail
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+CODE_SERVER_BIN="${CODE_SERVER_BIN:-code-server}"
+
+# ide_extensions: $IDE_EXTENSIONS (comma/space separated publisher.name[@version]
+# or /absolute/path.vsix), validated, one per line.
+ide_extensions() {
+  local e
+  for e in ${IDE_EXTENSIONS//,/ }; do
+    [[ "$e" =~ ^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9._-]*(@[0-9A-Za-z.+-]+)?$ || "$e" =~ ^/[A-Za-z0-9._/-]+\.vsix$ ]] ||
+      die "IDE_EXTENSIONS: $(q "$e") is not publisher.name[@version] or /path/to/file.vsix"
+    printf '%s\n' "$e"
+  done
+}
+
+# code_server_config PORT AUTH: write ~/.config/code-server/config.yaml. The
+# password itself is never written there (see code_server_run).
+code_server_config() {
+  local port=$1 auth=$2 dir="$HOME/.config/code-server"
+  case "$auth" in none | password) ;; *) die "IDE_AUTH: $(q "$auth") must be none or password" ;; esac
+  mkdir -p "$dir"
+  write_file_atomic "$dir/config.yaml" 0600 <<YAML
+# Written by the gitspace at every start; edits are overwritten.
+bind-addr: 0.0.0.0:$port
+auth: $auth
+cert: false
+YAML
+}
+
+# code_server_extensions: install what IDE_EXTENSIONS names and is not yet
+# installed. A failure (e.g. no marketplace reachable) is logged, not fatal.
+code_server_extensions() {
+  local installed e id
+  installed=$("$CODE_SERVER_BIN" --list-extensions 2>/dev/null || true)
+  while IFS= read -r e; do
+    [ -n "$e" ] || continue
+    id=${e%@*}
+    if [[ "$e" != /* ]] && printf '%s\n' "$installed" | grep -qixF -- "$id"; then
+      continue
+    fi
+    log_info "installing extension $e"
+    "$CODE_SERVER_BIN" --install-extension "$e" >&2 || log_warn "extension $e could not be installed (the IDE starts without it)"
+  done < <(ide_extensions)
+}
+
+# init_vscode_web: config + extensions (IDE_PORT, IDE_AUTH, IDE_PASSWORD_FILE).
+init_vscode_web() {
+  command -v "$CODE_SERVER_BIN" >/dev/null || die "code-server not found in the image (needed for ide.type vs_code_web)"
+  local auth=${IDE_AUTH:-none}
+  if [ "$auth" = password ]; then
+    if [ -z "${IDE_PASSWORD_FILE:-}" ] || [ ! -s "$IDE_PASSWORD_FILE" ]; then
+      die "IDE_AUTH=password needs a non-empty IDE_PASSWORD_FILE (ide.passwordSecret)"
+    fi
+  fi
+  code_server_config "${IDE_PORT:?IDE_PORT is required}" "$auth"
+  mkdir -p "$HOME/.local/share/code-server"
+  [ -z "${IDE_EXTENSIONS:-}" ] || code_server_extensions
+}
+
+# code_server_run FOLDER: code-server in the foreground (exec). With password
+# auth the password reaches code-server in its own environment only ($PASSWORD,
+# read from the mounted Secret): never in argv, a log or a file on the volume.
+code_server_run() {
+  local folder=$1 pw=''
+  if [ "${IDE_AUTH:-none}" = password ]; then pw=$(cat "$IDE_PASSWORD_FILE"); fi
+  log_info "code-server on 0.0.0.0:$IDE_PORT, folder $(q "$folder")"
+  local args=(--config "$HOME/.config/code-server/config.yaml"
+    --user-data-dir "$HOME/.local/share/code-server"
+    --extensions-dir "$HOME/.local/share/code-server/extensions"
+    --disable-telemetry --disable-update-check "$folder")
+  if [ -n "$pw" ]; then
+    PASSWORD=$pw exec "$CODE_SERVER_BIN" "${args[@]}"
+  else
+    exec env -u PASSWORD "$CODE_SERVER_BIN" "${args[@]}"
+  fi
+}
+
+# init_vscode_desktop REPO_DIR: extension recommendations for the desktop
+# client (only when the repo has no .vscode/extensions.json of its own).
+init_vscode_desktop() {
+  local repo=$1 file list='' e
+  mkdir -p "$HOME/.vscode-server"
+  if [ -z "${IDE_EXTENSIONS:-}" ] || [ ! -d "$repo" ]; then return 0; fi
+  file="$repo/.vscode/extensions.json"
+  [ -e "$file" ] && return 0
+  while IFS= read -r e; do
+    [[ "$e" == /* ]] && continue
+    list+="${list:+, }\"${e%@*}\""
+  done < <(ide_extensions)
+  mkdir -p "$repo/.vscode"
+  printf '{"recommendations": [%s]}\n' "$list" | write_file_atomic "$file" 0644
+  log_info "wrote extension recommendations to $(q "$file")"
+}
+
+if ! _is_sourced; then
+  case "${1:-}" in
+    web) init_vscode_web ;;
+    desktop) init_vscode_desktop "$HOME/${REPO_NAME:-}" ;;
+    *) die "usage: vscode/init-vscode.sh web|desktop" ;;
+  esac
+fi
