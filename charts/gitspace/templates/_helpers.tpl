@@ -81,10 +81,10 @@ Where the main container mounts the volume and starts: HOME (layout home, as Doc
 
 {{- define "gitspace.workingDir" -}}{{ include "gitspace.volumeTarget" . }}{{- end -}}
 
-{{/* Where the code is: {volume target}/{repo}; empty when no repository is cloned. */}}
+{{/* Where the code is: {volume target}/{repo}; empty when no repository is cloned (no repo.url). */}}
 {{- define "gitspace.repoPath" -}}
 {{- $repo := include "gitspace.model.repoName" . -}}
-{{- if $repo -}}{{ include "gitspace.volumeTarget" . }}/{{ $repo }}{{- end -}}
+{{- if and .Values.repo.url $repo -}}{{ include "gitspace.volumeTarget" . }}/{{ $repo }}{{- end -}}
 {{- end -}}
 
 {{/* "true" when the extra /workspaces mount of layout home applies (and is not HOME itself). */}}
