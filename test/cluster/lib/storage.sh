@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Storage: StorageClass `local-path` (default, WaitForFirstConsumer) backed by a
+# pool of `local` PersistentVolumes. Each PV is a sparse ext4 image, loop-
+# mounted: root:root 0755 with lost+found, like a fresh cloud disk, and kubelet
+# applies fsGroup to `local` volumes (it never does for hostPath).
+# Released PVs are wiped (fresh mkfs) and made Available again by the
+# pv-recycler daemon that `up` starts, or by hand with `cluster.sh pv-recycle`.
+
+PV_COUNT="${GITSPACE_PV_COUNT:-24}"
+PV_SIZE="${GITSPACE_PV_SIZE:-20Gi}"
+PV_DIR="$CLUSTER_DATA/pv"
+
+_pv_name() { printf 'gitspace-pv-%02d\n' "$1"; }
+_pv_img() { printf '%s/images/%s.img\n' "$PV_DIR" "$1"; }
+_pv_mnt() { printf '%s/mnt/%s\n' "$PV_DIR" "$1"; }
+
+# _pv_format NAME: a brand-new, sparse ext4 image (old blocks are freed).
+_pv_format() {
+  local img
+  img=$(_pv_img "$1")
+  mkdir -p "$(dirname "$img")"
+  truncate -s 0 "$img"
+  truncate -s "${PV_SIZE%i}" "$img"
+  # Lazy init + noinit_itable at mount: no background zeroing of a 20G disk.
+  mkfs.ext4 -q -F -L "${1#gitspace-}" -E lazy_itable_init=1,lazy_journal_init=1,nodiscard "$img" ||
+    die "mkfs.ext4 $img failed"
+}
+
+_pv_mount() {
+  local name=$1 img mnt
+  img=$(_pv_img "$name")
+  mnt=$(_pv_mnt "$name")
+  mkdir -p "$mnt"
+  mountpoint -q "$mnt" && return 0
+  [[ -s "$img" ]] || _pv_format "$name"
+  mount -o loop,noinit_itable "$img" "$mnt" ||
+    die "mount -o loop $img $mnt failed (loop devices available? see 'losetup -f')"
+}
+
+_pv_umount() {
+  local mnt
+  mnt=$(_pv_mnt "$1")
+  if mountpoint -q "$mnt"; then umount "$mnt" || die "umount $mnt failed (still used? see 'fuser -m $mnt')"; fi
+}
+
+_pv_manifest() {
+  local name=$1
+  cat <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $name
+  labels: {gitspace.local/pool: "true"}
+spec:
+  capacity: {storage: $PV_SIZE}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: local-path
+  volumeMode: Filesystem
+  local:
+    path: $(_pv_mnt "$name")
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
+---
+YAML
+}
+
+storage_up() {
+  step "storage: StorageClass local-path + $PV_COUNT local PVs of $PV_SIZE"
+  local i name manifest=""
+  for ((i = 1; i <= PV_COUNT; i++)); do
+    name=$(_pv_name "$i")
+    _pv_mount "$name"
+    manifest+=$(_pv_manifest "$name")$'\n'
+  done
+  {
+    cat <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-path
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Retain
+---
+YAML
+    printf '%s' "$manifest"
+  } | kc apply -f - >/dev/null || die "applying the StorageClass and PVs failed"
+}
+
+# pv_recycle_once: wipe every Released pool PV whose disk nobody uses, and
+# make it Available again. Prints what it recycled.
+pv_recycle_once() {
+  local name mnt
+  for name in $(kc get pv -l gitspace.local/pool=true -o json |
+    jq -r '.items[] | select(.status.phase == "Released") | .metadata.name'); do
+    mnt=$(_pv_mnt "$name")
+    # kubelet's bind mounts of this disk are gone once the pod is; if one is
+    # left (pod still terminating), try again next round.
+    if (($(findmnt -n -o TARGET -S "$(findmnt -n -o SOURCE --target "$mnt")" 2>/dev/null | wc -l) > 1)); then
+      continue
+    fi
+    _pv_umount "$name"
+    _pv_format "$name"
+    _pv_mount "$name"
+    kc patch pv "$name" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null &&
+      log_info "pv-recycle: $name wiped and Available"
+  done
+}
+
+# pv_recycler_loop: the pv-recycler daemon body.
+pv_recycler_loop() {
+  while true; do
+    pv_recycle_once || log_warn "pv-recycle round failed; retrying"
+    sleep 3
+  done
+}
+
+# storage_down: unmount every pool disk (whatever PV_COUNT was at `up`).
+storage_down() {
+  local mnt
+  for mnt in "$PV_DIR"/mnt/gitspace-pv-*; do
+    [[ -d "$mnt" ]] && _pv_umount "$(basename "$mnt")"
+  done
+  return 0
+}
