@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# gitspace-init.sh prepare (the Kubernetes root init container) and seed-home:
+# Docker copy-up parity, never overwriting, crash-safe, idempotent, flat
+# restart cost, fsGroup-friendly volume root. Runs in the reference image.
+
+load helpers/common.bash
+
+teardown() { cleanup_all; }
+
+PREP_ENV=(-e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e HOME=/home/vscode
+  -e GITSPACE_VOLUME=/gitspace/volume -e GITSPACE_ETC_OUT=/gitspace/etc -e GITSPACE_SEED_HOME=true
+  -e GITSPACE_IMAGE="$IMG_GITSPACE")
+
+# prep CTR [extra docker exec args]: run prepare as root.
+prep() {
+  local c=$1
+  shift
+  docker exec -u 0 "${PREP_ENV[@]}" "$@" "$c" "$SCRIPTS/gitspace-init.sh" prepare
+}
+
+# listing CTR DIR: entries with owner, mode, size, type; without our .gitspace.
+listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -printf '%P %u:%g %m %s %y %l\n' \) | LC_ALL=C sort; }
+
+@test "prepare seeds an empty volume exactly like Docker's copy-up of a new named volume" {
+  local dockvol ours c d
+  # What Docker itself does: a new named volume mounted at HOME.
+  dockvol=$(vol_create)
+  d=$(ctr_start "$IMG_GITSPACE" -v "$dockvol:/home/vscode")
+  ours=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$ours:/gitspace/volume")
+  run prep "$c"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "HOME seeded"
+  assert_eq "$(listing "$c" /gitspace/volume)" "$(listing "$d" /home/vscode)" "seeded tree (owner, mode, size)"
+  assert_eq "$(xroot "$c" stat -c '%u:%g %a' /gitspace/volume)" "$(xroot "$d" stat -c '%u:%g %a' /home/vscode)" "volume root owner/mode"
+  # what the image preinstalled under HOME is there (observable seeding)
+  xroot "$c" test -f /gitspace/volume/.vscode-server/bin/gitspace-reference/VERSION
+  xroot "$c" test -f /gitspace/volume/.local/share/code-server/extensions/gitspace-chart.gitspace-hello-0.1.0/package.json
+  xroot "$c" test -f /gitspace/volume/.bashrc
+  # state: what was seeded, the layout, passwd/group for the main container
+  run xroot "$c" cat /gitspace/volume/.gitspace/seeded
+  assert_contains "$output" "seeded from /home/vscode"
+  assert_contains "$output" ".bashrc"
+  assert_eq "$(xroot "$c" cat /gitspace/volume/.gitspace/layout)" "home 1"
+  xroot "$c" grep -q '^vscode:x:1000:1000::/home/vscode:/bin/bash$' /gitspace/etc/passwd
+  xroot "$c" grep -q '^vscode:x:1000:' /gitspace/etc/group
+  run xroot "$c" test -e /gitspace/volume/.gitspace/seeding
+  [ "$status" -ne 0 ]
+}
+
+@test "the volume root takes the image HOME directory's own owner and mode (cp -a semantics)" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  xroot "$c" chmod 0710 /home/vscode
+  run prep "$c"
+  [ "$status" -eq 0 ]
+  assert_eq "$(xroot "$c" stat -c '%u:%g %a' /gitspace/volume)" "1000:1000 710"
+}
+
+@test "second prepare changes nothing and does not walk HOME (flat restart cost)" {
+  local vol c before
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  prep "$c"
+  before=$(tree_state "$c" /gitspace; etc_state "$c")
+  run prep "$c"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "already seeded"
+  assert_contains "$output" "no walk"
+  refute_contains "$output" "re-owning"
+  assert_eq "$(tree_state "$c" /gitspace; etc_state "$c")" "$before" "volume, passwd and group after a second prepare"
+}
+
+@test "a volume with only lost+found counts as empty (what mkfs leaves)" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  xroot "$c" mkdir -m 700 /gitspace/volume/lost+found
+  run prep "$c"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "HOME seeded"
+  xroot "$c" test -f /gitspace/volume/.bashrc
+  # lost+found stays root's
+  assert_eq "$(xroot "$c" stat -c %u /gitspace/volume/lost+found)" 0
+}
+
+@test "a volume with user data is never seeded and nothing is overwritten" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  xroot "$c" sh -c 'echo "my own bashrc" >/gitspace/volume/.bashrc && chmod 600 /gitspace/volume/.bashrc'
+  run prep "$c"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "not empty: not seeding"
+  assert_eq "$(xroot "$c" cat /gitspace/volume/.bashrc)" "my own bashrc"
+  assert_eq "$(xroot "$c" stat -c '%a' /gitspace/volume/.bashrc)" 600
+  run xroot "$c" test -e /gitspace/volume/.profile
+  [ "$status" -ne 0 ]
+  # ownership fixed (first start): the user owns the user's data
+  assert_eq "$(xroot "$c" stat -c %u:%g /gitspace/volume/.bashrc)" 1000:1000
+}
+
+@test "a seeding killed half-way resumes: missing files copied, existing ones kept" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  # The state a crash leaves: the in-progress marker and part of the copy,
+  # one file already changed by the user in between.
+  xroot "$c" sh -c 'mkdir -p /gitspace/volume/.gitspace && echo crashed >/gitspace/volume/.gitspace/seeding &&
+    cp -a /home/vscode/.bashrc /gitspace/volume/ && echo "# edited" >>/gitspace/volume/.bashrc'
+  run prep "$c"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "interrupted: resuming"
+  run xroot "$c" tail -n 1 /gitspace/volume/.bashrc
+  assert_eq "$output" "# edited"
+  xroot "$c" test -f /gitspace/volume/.profile
+  xroot "$c" test -f /gitspace/volume/.vscode-server/bin/gitspace-reference/VERSION
+  xroot "$c" test -f /gitspace/volume/.gitspace/seeded
+  run xroot "$c" test -e /gitspace/volume/.gitspace/seeding
+  [ "$status" -ne 0 ]
+}
+
+@test "a failed copy is an error (no seeded marker), never ignored" {
+  local c
+  # 1 MiB volume, 3 MiB in the image's HOME: the copy must fail.
+  c=$(ctr_start "$IMG_GITSPACE" --tmpfs /gitspace/volume:size=1m)
+  xroot "$c" dd if=/dev/zero of=/home/vscode/big bs=1M count=3 status=none
+  run prep "$c"
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "copying /home/vscode into the volume failed"
+  run xroot "$c" test -e /gitspace/volume/.gitspace/seeded
+  [ "$status" -ne 0 ]
+  xroot "$c" test -f /gitspace/volume/.gitspace/seeding
+}
+
+@test "fsGroup volume root (setgid, group rwx) keeps those bits so OnRootMismatch never walks again" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  # What kubelet's fsGroup leaves on a fresh volume root.
+  xroot "$c" sh -c 'chgrp 1000 /gitspace/volume && chmod 2775 /gitspace/volume'
+  run prep "$c"
+  [ "$status" -eq 0 ]
+  local st
+  st=$(xroot "$c" stat -c '%u:%g %a' /gitspace/volume)
+  [[ "$st" =~ ^1000:1000\ 27[0-7][0-7]$ ]] || { echo "volume root: $st"; return 1; }
+}
+
+@test "GITSPACE_SEED_HOME=false: nothing copied (Docker volume-nocopy), volume still owned by the user" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  run prep "$c" -e GITSPACE_SEED_HOME=false
+  [ "$status" -eq 0 ]
+  run xroot "$c" test -e /gitspace/volume/.bashrc
+  [ "$status" -ne 0 ]
+  assert_eq "$(xroot "$c" stat -c %u:%g /gitspace/volume)" 1000:1000
+}
+
+@test "uid change: ownership re-walked once, then flat again" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  prep "$c"
+  run prep "$c" -e GITSPACE_UID=1001 -e GITSPACE_GID=1001
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "re-owning"
+  run xroot "$c" find /gitspace/volume \( ! -user 1001 -o ! -group 1001 \) -print
+  assert_eq "$output" ""
+  run prep "$c" -e GITSPACE_UID=1001 -e GITSPACE_GID=1001
+  assert_contains "$output" "no walk"
+}
+
+@test "prepare refuses a bad environment with the variable named" {
+  local c
+  c=$(ctr_start "$IMG_GITSPACE")
+  run prep "$c" -e GITSPACE_USER='x;rm -rf /'
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "GITSPACE_USER: invalid user name"
+  run prep "$c" -e GITSPACE_VOLUME=/nonexistent
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "GITSPACE_VOLUME=/nonexistent is not mounted"
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bash test/bats/run.sh [FILE.bats...]
+# The in-container script tests: starts dockerd (docker_up), builds the images
+# they run in (images/build.sh all: seconds when nothing changed), then runs
+# bats. Every script runs inside real containers; the git server for clone
+# tests listens on loopback or the docker0 gateway only.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+cd "$root"
+command -v bats >/dev/null || die "bats not installed (apt-get install bats)"
+docker_up
+step "images (cached: rebuilt only when their inputs changed)"
+bash images/build.sh all
+# Containers and volumes a killed earlier run left behind (ours only: by label).
+docker ps -aq --filter label=gitspace-chart.test=bats | xargs -r docker rm -f >/dev/null
+docker volume ls -q --filter label=gitspace-chart.test=bats | xargs -r docker volume rm >/dev/null
+step "bats"
+if [[ $# -gt 0 ]]; then files=("$@"); else files=(test/bats/*.bats); fi
+bats --timing --print-output-on-failure "${files[@]}"
