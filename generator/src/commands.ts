@@ -170,6 +170,8 @@ export function registerModelCommands(program: Command): void {
   ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: string; image?: string; devcontainer?: string; release?: string; output?: string }) => {
     checkRepoUrl(opts.repoUrl, '--repo-url');
     deriveRepoName(opts.repoUrl);
+    // Checked before git sees them: the schema's rules for repo.url and repo.branch.
+    assertValid(mergeValues(defaults(), { repo: { url: opts.repoUrl, branch: opts.branch ?? '' } }), 'values');
     if (opts.release !== undefined) checkReleaseName(opts.release);
     if (opts.ide !== undefined) idePortFor(opts.ide);
     const imageValues = opts.image !== undefined ? splitImageRef(opts.image) : undefined;

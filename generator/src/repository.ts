@@ -29,7 +29,8 @@ function gitEnv(): NodeJS.ProcessEnv {
 export async function readDevcontainerFromRepo(url: string, branch = ''): Promise<string | undefined> {
   checkRepoUrl(url);
   const dir = mkdtempSync(join(tmpdir(), 'gitspace-repo-'));
-  const git = (args: string[]) => execa('git', args, { env: gitEnv(), reject: false, stdin: 'ignore', timeout: 120_000 });
+  // stripFinalNewline off: `git show` returns the file byte for byte.
+  const git = (args: string[]) => execa('git', args, { env: gitEnv(), reject: false, stdin: 'ignore', timeout: 120_000, stripFinalNewline: false });
   try {
     const clone = await git([
       'clone', '--quiet', '--depth', '1', '--no-checkout', '--filter=blob:none',

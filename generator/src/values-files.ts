@@ -45,6 +45,11 @@ export function loadValues(files: string[]): Obj {
 }
 
 export function assertValid(values: unknown, what: string): void {
-  const problems = valuesValidator()(values);
+  const problems = valuesValidator()(values).map((p) => {
+    // Show the offending value, JSON-quoted, so the user sees what to change.
+    const field = p.slice(0, p.indexOf(':'));
+    const value = field.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), values);
+    return value === undefined || isObj(value) ? p : `${p} (got ${JSON.stringify(value)})`;
+  });
   if (problems.length) throw new UserError(`${what}: invalid values: ${problems.join('; ')}`);
 }

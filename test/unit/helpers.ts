@@ -25,8 +25,8 @@ export function toolBin(): string {
 export const toolEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${toolBin()}${delimiter}${process.env.PATH ?? ''}` });
 
 /** Runs `node bin/gitspace-chart.js ARGS` and never throws: tests look at the exit code. */
-export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}) {
-  const r = await execa('node', [cliPath, ...args], {
+export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; bin?: string } = {}) {
+  const r = await execa('node', [opts.bin ?? cliPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: opts.env,
     input: opts.input,

@@ -1,0 +1,68 @@
+// The generated files follow the schema: `generate --check` passes on the
+// tree and fails when the schema and the files disagree. The failing cases run
+// on a temp copy; the real schema file is never modified.
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generatedFiles } from '../../generator/src/generate.ts';
+import { loadSchema, type JsonSchema } from '../../generator/src/schema.ts';
+import { repoRoot, runCli, tempDir } from './helpers.ts';
+
+/** A copy of what `generate` reads and writes, with node_modules linked. */
+function copyOfRepo(): string {
+  const dir = join(tempDir('gitspace-generate-'), 'repo');
+  mkdirSync(dir);
+  for (const p of ['bin', 'generator', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
+  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl']) {
+    cpSync(join(repoRoot, 'charts', 'gitspace', p), join(dir, 'charts', 'gitspace', p), { recursive: true });
+  }
+  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+function editSchema(dir: string, edit: (s: JsonSchema) => void) {
+  const file = join(dir, 'schema', 'gitspace.schema.json');
+  const schema = JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
+  edit(schema);
+  writeFileSync(file, JSON.stringify(schema, null, 2) + '\n');
+}
+
+describe('generate --check', () => {
+  it('passes on this tree', async () => {
+    const r = await runCli(['generate', '--check']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('generated files are up to date');
+  });
+
+  it('fails, naming the field, when a field of the schema loses its default', async () => {
+    const dir = copyOfRepo();
+    editSchema(dir, (s) => {
+      delete s.properties!.user.properties!.remoteUser.default;
+    });
+    const r = await runCli(['generate', '--check'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^gitspace-chart: .*field "remoteUser" has no default/);
+  });
+
+  it('fails, naming the stale files, when the schema changed and generate was not run', async () => {
+    const dir = copyOfRepo();
+    editSchema(dir, (s) => {
+      s.properties!.user.properties!.uid.default = 1001;
+    });
+    const r = await runCli(['generate', '--check'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') });
+    expect(r.exitCode).toBe(1);
+    // a default shows in values.yaml, values.schema.json and the README table
+    expect(r.stderr).toBe(
+      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md; run 'npm run generate' and commit them\n",
+    );
+    // and the copy's real files were left alone by --check
+    expect(readFileSync(join(dir, 'charts', 'gitspace', 'values.yaml'), 'utf8')).toBe(readFileSync(join(repoRoot, 'charts', 'gitspace', 'values.yaml'), 'utf8'));
+  });
+
+  it('generatedFiles refuses a schema object without a default', async () => {
+    const schema = structuredClone(loadSchema());
+    delete schema.properties!.ide.properties!.port.default;
+    await expect(generatedFiles(schema)).rejects.toThrow('field "port" has no default');
+  });
+});
