@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# npm run parity [-- --case NAME… --runtime docker|kubernetes… --keep]
+# The Docker/Kubernetes parity suite (test/parity, docs/parity.md): brings up
+# what it needs (Docker engine, images, local cluster), then runs every case
+# on both runtimes and prints the side-by-side table; writes parity-report.json.
+# Exit 1 on any non-informational difference or wrong value.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+cd "$root"
+
+# wants_runtime NAME ARGS...: true unless --runtime is given without NAME.
+wants_runtime() {
+  local name=$1 any=false i
+  shift
+  for ((i = 1; i <= $#; i++)); do
+    if [[ "${!i}" == --runtime ]]; then
+      any=true
+      local j=$((i + 1))
+      [[ "${!j:-}" == "$name" ]] && return 0
+    fi
+  done
+  ! $any
+}
+
+step "parity: Docker engine"
+docker_up
+step "parity: images (cached: rebuilt only when their inputs change)"
+bash images/build.sh all
+if wants_runtime kubernetes "$@"; then
+  step "parity: local Kubernetes cluster"
+  bash test/cluster/cluster.sh up >/dev/null
+fi
+step "parity: suite"
+exec npx tsx test/parity/suite.ts "$@"

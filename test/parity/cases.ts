@@ -1,0 +1,54 @@
+// The user-model matrix: one entry per case, each with its devcontainer.json
+// under cases/<name>/ (fed to the real `gitspace-chart values`, so the matrix
+// exercises resolution too) and, written by hand, the user a person working in
+// that gitspace must see. A new case is one entry here and one file.
+import type { ExpectedUser } from './checks.ts';
+
+export const IMAGE = 'gitspace-chart/gitspace:0.1.0';
+export const IMAGE_UID1000 = 'gitspace-chart/test-uid1000:0.1.0';
+
+export interface ParityCase {
+  name: string;
+  about: string;
+  image: string;
+  /** Extra `gitspace-chart values` options. */
+  generatorArgs: string[];
+  expected: ExpectedUser;
+  /** The devcontainer.json has postCreateCommand/postStartCommand writing marker files. */
+  hooks: boolean;
+}
+
+const vscode: ExpectedUser = { name: 'vscode', uid: 1000, gid: 1000, group: 'vscode', home: '/home/vscode' };
+
+export const CASES: ParityCase[] = [
+  { name: 'default', about: 'default image, remoteUser from its metadata label', image: IMAGE, generatorArgs: [], expected: vscode, hooks: true },
+  { name: 'remote-uid', about: 'remoteUser "1000"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
+  { name: 'remote-uid-gid', about: 'remoteUser "1000:1000"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
+  { name: 'remote-name-group', about: 'remoteUser "vscode:vscode"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
+  {
+    name: 'root',
+    about: 'remoteUser root, HOME /root',
+    image: IMAGE,
+    generatorArgs: [],
+    expected: { name: 'root', uid: 0, gid: 0, group: 'root', home: '/root' },
+    hooks: false,
+  },
+  {
+    name: 'custom-uid-1001',
+    about: 'remoteUser "dev", absent from the image, created with uid/gid 1001',
+    image: IMAGE,
+    generatorArgs: ['--default-uid', '1001', '--default-gid', '1001'],
+    expected: { name: 'dev', uid: 1001, gid: 1001, group: 'dev', home: '/home/dev' },
+    hooks: false,
+  },
+  {
+    name: 'uid1000-taken',
+    about: 'image where uid/gid 1000 belong to ubuntu; remoteUser vscode',
+    image: IMAGE_UID1000,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: false,
+  },
+  { name: 'container-root', about: 'containerUser root, remoteUser vscode', image: IMAGE, generatorArgs: [], expected: vscode, hooks: true },
+  { name: 'ssh-ide', about: 'ide vs_code: sshd as the user, key login', image: IMAGE, generatorArgs: ['--ide', 'vs_code'], expected: vscode, hooks: false },
+];

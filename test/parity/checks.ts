@@ -1,0 +1,342 @@
+// The parity checks, each written once against the Runtime interface (csi-sanity
+// style): a check observes one thing a user of the gitspace would see and
+// returns it as a string; the suite puts the Docker and Kubernetes strings side
+// by side. Where the right answer is known (HOME, the user's id, "kept"), the
+// check also states it, so two runtimes that are wrong the same way still fail.
+import { randomBytes } from 'node:crypto';
+import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
+import type { RunResult } from './exec.ts';
+import type { GitCredentials, GitServer } from './gitserver.ts';
+import { httpGet, sshBanner, sshRun } from './ide.ts';
+import type { Capabilities, Gitspace } from './runtime.ts';
+
+/** What a case's user must look like, written by hand in cases.ts (not derived by the generator). */
+export interface ExpectedUser {
+  name: string;
+  uid: number;
+  gid: number;
+  group: string;
+  home: string;
+}
+
+export interface CheckContext {
+  gs: Gitspace;
+  capabilities: Capabilities;
+  values: Values;
+  expected: ExpectedUser;
+  repoName: string;
+  /** HEAD commit of the case repository on the git server. */
+  repoHead: string;
+  /** URL of the public second repository, as the gitspace reaches the git server. */
+  secondRepoUrl: string;
+  git: GitCredentials;
+  gitServer: GitServer;
+  /** Index into gitServer.requests where this runtime's start began. */
+  requestsFrom: number;
+  ide: { protocol: 'http' | 'ssh'; port: number; sshKeyFile?: string };
+  /** Files (relative paths) the image has under the remote user's HOME. */
+  imageHomeFiles: string[];
+  /** Whether the case's devcontainer.json has lifecycle hooks (see cases.ts). */
+  hooks: boolean;
+}
+
+export interface Observation {
+  check: string;
+  value: string;
+  /** What a user must see; a value that differs fails even when both runtimes agree. */
+  expected?: string;
+  /** Differences are reported, not failed (with the reason in `note`). */
+  informational?: boolean;
+  note?: string;
+}
+
+export type Phase = 'fresh' | 'after-restart' | 'after-recreate';
+
+export interface Check {
+  id: string;
+  phases: Phase[];
+  run(ctx: CheckContext, phase: Phase): Promise<Observation[]>;
+}
+
+const out = (r: RunResult) => r.stdout.trim();
+
+/** sh -c SCRIPT with data as positional parameters ($1…), never spliced into the script. */
+async function sh(ctx: CheckContext, script: string, args: string[] = [], input?: string): Promise<string> {
+  return out(await ctx.gs.exec(['/bin/sh', '-c', script, 'sh', ...args], { input }));
+}
+
+/** PID of the IDE's main process (oldest process whose command line names it). */
+const IDE_PID_SCRIPT = `
+for d in /proc/[0-9]*; do
+  cmd=$(tr '\\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+  case "$cmd" in *"for d in /proc"*) continue ;; *"$1"*) echo "\${d#/proc/}" ;; esac
+done | sort -n | head -n 1`;
+
+async function idePid(ctx: CheckContext): Promise<string> {
+  const pattern = ctx.ide.protocol === 'ssh' ? 'sshd' : 'code-server';
+  const pid = await sh(ctx, IDE_PID_SCRIPT, [pattern]);
+  if (!pid) throw new Error(`no process with "${pattern}" in its command line`);
+  return pid;
+}
+
+/** "uid=N(name) gid=N(group)" of a process, names from the gitspace's own passwd/group. */
+const PROC_USER_SCRIPT = `
+u=$(awk '/^Uid:/ {print $2}' "/proc/$1/status"); g=$(awk '/^Gid:/ {print $2}' "/proc/$1/status")
+un=$(getent passwd "$u" | cut -d: -f1); gn=$(getent group "$g" | cut -d: -f1)
+echo "uid=$u($un) gid=$g($gn)"`;
+
+const idPrefix = (e: ExpectedUser) => `uid=${e.uid}(${e.name}) gid=${e.gid}(${e.group})`;
+
+/** Persistence items: write before the restart, read after. */
+const PERSIST_WRITE = `
+set -e
+printf '%s\\n' "$1" >"$HOME/.test-persistence"
+printf '\\n# parity %s\\n' "$1" >>"$HOME/.bashrc"
+git config --global parity.marker "$1"
+mkdir -p "$HOME/.ssh" && chmod 700 "$HOME/.ssh"
+rm -f "$HOME/.ssh/id_parity" "$HOME/.ssh/id_parity.pub"
+ssh-keygen -q -t ed25519 -N '' -C "parity-$1" -f "$HOME/.ssh/id_parity" >/dev/null
+rm -rf "$HOME/parity-second"
+GIT_TERMINAL_PROMPT=0 git clone -q "$2" "$HOME/parity-second"
+printf '%s\\n' "$1" >"$HOME/parity-second/uncommitted.txt"`;
+
+const PERSIST_READ = `
+t=$1
+r() { if eval "$2" >/dev/null 2>&1; then echo "$1=kept"; else echo "$1=lost"; fi; }
+r test-persistence 'grep -qxF "$t" "$HOME/.test-persistence"'
+r bashrc 'grep -qxF "# parity $t" "$HOME/.bashrc"'
+r gitconfig '[ "$(git config --global parity.marker)" = "$t" ]'
+r ssh-key '[ "$(stat -c %a "$HOME/.ssh/id_parity")" = 600 ] && grep -q "parity-$t" "$HOME/.ssh/id_parity.pub" && ssh-keygen -y -f "$HOME/.ssh/id_parity" >/dev/null'
+r second-repo 'git -C "$HOME/parity-second" rev-parse HEAD && grep -qxF "$t" "$HOME/parity-second/uncommitted.txt"'`;
+
+const PERSIST_ITEMS: Record<string, string> = {
+  'test-persistence': 'persistence: $HOME/.test-persistence',
+  bashrc: 'persistence: .bashrc edit',
+  gitconfig: 'persistence: git config --global',
+  'ssh-key': 'persistence: ~/.ssh key (mode 600)',
+  'second-repo': 'persistence: second repo cloned into HOME',
+};
+
+// One token per suite run, written by each runtime before its restart.
+const TOKEN = randomBytes(6).toString('hex');
+
+export const CHECKS: Check[] = [
+  {
+    id: 'mount',
+    phases: ['fresh'],
+    async run(ctx) {
+      const mounts = await ctx.gs.describeMounts();
+      const home = ctx.expected.home;
+      const atHome = mounts.filter((m) => m.destination === home);
+      const others = mounts.filter((m) => m.destination !== home).map((m) => m.destination).sort();
+      const info = await sh(ctx, 'awk -v h="$1" \'$5 == h { split($6, o, ","); print $5, o[1] }\' /proc/self/mountinfo', [home]);
+      return [
+        {
+          check: 'mount: volume at (platform: docker inspect / pod spec)',
+          value: atHome.length ? atHome.map((m) => `${m.destination} (${m.readOnly ? 'ro' : 'rw'})`).join(', ') : `not at ${home}: ${mounts.map((m) => m.destination).join(', ') || 'no volume mount'}`,
+          expected: `${home} (rw)`,
+        },
+        {
+          check: 'mount: HOME in /proc/self/mountinfo',
+          value: info || `${home} is not a mount point`,
+          expected: `${home} rw`,
+        },
+        {
+          check: 'mount: other mount points of the volume',
+          value: others.join(', ') || 'none',
+          informational: true,
+          note: 'Kubernetes also mounts the volume at /workspaces (compat.workspacesMount); Docker Gitspace has no /workspaces',
+        },
+      ];
+    },
+  },
+  {
+    id: 'workdir',
+    phases: ['fresh'],
+    async run(ctx) {
+      const pid = await idePid(ctx);
+      return [
+        { check: 'workdir: pwd of an exec shell', value: await sh(ctx, 'pwd'), expected: ctx.expected.home },
+        { check: 'workdir: IDE process cwd (/proc/<pid>/cwd)', value: await sh(ctx, 'readlink "/proc/$1/cwd"', [pid]) },
+      ];
+    },
+  },
+  {
+    id: 'user',
+    phases: ['fresh'],
+    async run(ctx) {
+      const id = await sh(ctx, 'id');
+      const pid = await idePid(ctx);
+      const u = ctx.values.user;
+      const same = (u?.containerUser ?? 'root') === (u?.remoteUser ?? 'root');
+      return [
+        {
+          check: 'user: id (uid, gid, groups, name)',
+          value: id,
+          expected: id.startsWith(`${idPrefix(ctx.expected)} `) || id === idPrefix(ctx.expected) ? id : `${idPrefix(ctx.expected)} groups=…`,
+        },
+        { check: 'user: HOME env', value: await sh(ctx, 'printf %s "$HOME"'), expected: ctx.expected.home },
+        { check: 'user: whoami', value: await sh(ctx, 'whoami 2>&1 || id -un'), expected: ctx.expected.name },
+        { check: 'user: IDE process', value: await sh(ctx, PROC_USER_SCRIPT, [pid]), expected: idPrefix(ctx.expected) },
+        {
+          check: 'user: main process (PID 1)',
+          value: await sh(ctx, PROC_USER_SCRIPT, ['1']),
+          // Docker runs PID 1 as containerUser, the pod as remoteUser: equal only when they are.
+          informational: !same,
+          note: same ? undefined : `containerUser ${u?.containerUser} ≠ remoteUser ${u?.remoteUser}: Docker's PID 1 runs as containerUser, the pod's as remoteUser`,
+        },
+      ];
+    },
+  },
+  {
+    id: 'code',
+    phases: ['fresh'],
+    async run(ctx) {
+      const repo = ctx.repoName;
+      const listing = await sh(ctx, 'ls -la "$HOME"');
+      const line = listing.split('\n').find((l) => l.split(/\s+/).at(-1) === repo);
+      const f = line?.split(/\s+/);
+      const entry = f ? `${f[0][0] === 'd' ? 'dir' : f[0]} ${repo}/ owner ${f[2]}:${f[3]}` : `no ${repo} in ls -la $HOME`;
+      const git = await sh(ctx, 'test -d "$HOME/$1/.git" && echo ".git present" || echo "no .git"', [repo]);
+      const head = await sh(ctx, 'git -C "$HOME/$1" rev-parse HEAD 2>&1', [repo]);
+      const names = listing
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/).at(-1) ?? '')
+        .filter((n) => n && n !== '.' && n !== '..')
+        .sort();
+      return [
+        {
+          check: 'code: ls -la $HOME shows {repo}/ with .git',
+          value: `${entry}, ${git}`,
+          expected: `dir ${repo}/ owner ${ctx.expected.name}:${ctx.expected.group}, .git present`,
+        },
+        { check: 'code: $HOME/{repo} HEAD', value: head, expected: ctx.repoHead },
+        {
+          check: 'code: HOME entries',
+          value: names.join(' '),
+          informational: true,
+          note: 'what the IDE and the platform add to HOME may differ (e.g. lost+found of a fresh filesystem)',
+        },
+        {
+          check: 'code: HOME mode',
+          value: await sh(ctx, 'stat -c %A "$HOME"'),
+          informational: true,
+          note: "fsGroup makes the volume root group-writable with setgid on Kubernetes (docs/seed-deviations.md #10)",
+        },
+      ];
+    },
+  },
+  {
+    id: 'seed',
+    phases: ['fresh'],
+    async run(ctx) {
+      const files = ctx.imageHomeFiles;
+      if (!files.length) return [{ check: 'seed: image HOME content on the new volume', value: 'the image has no files under HOME', expected: 'the image has no files under HOME' }];
+      const missing = (await sh(ctx, 'for f in "$@"; do [ -e "$HOME/$f" ] || echo "$f"; done', files)).split('\n').filter(Boolean);
+      const notMine = await sh(ctx, 'cd "$HOME" && for f in "$@"; do [ ! -e "$f" ] || [ -O "$f" ] || echo "$f"; done', files);
+      return [
+        {
+          check: 'seed: image HOME content on the new volume',
+          value: missing.length ? `missing ${missing.length} of ${files.length}: ${missing.slice(0, 5).join(', ')}` : `all ${files.length} image files present`,
+          expected: `all ${files.length} image files present`,
+        },
+        {
+          check: 'seed: seeded files owned by the user',
+          value: notMine ? `not owned: ${notMine.split('\n').slice(0, 5).join(', ')}` : 'all',
+          expected: 'all',
+        },
+      ];
+    },
+  },
+  {
+    id: 'workspaces',
+    phases: ['fresh'],
+    async run(ctx) {
+      const v = await sh(
+        ctx,
+        'if [ -d "/workspaces/$1" ]; then [ "$(stat -c %d:%i "/workspaces/$1")" = "$(stat -c %d:%i "$HOME/$1")" ] && echo "same directory as \\$HOME/$1" || echo "a different directory"; else echo "/workspaces/$1 does not exist"; fi',
+        [ctx.repoName],
+      );
+      const want = ctx.capabilities.workspacesPath ? `same directory as $HOME/${ctx.repoName}` : `/workspaces/${ctx.repoName} does not exist`;
+      return [
+        {
+          check: 'compat: /workspaces/{repo}',
+          value: v,
+          expected: want,
+          informational: true,
+          note: 'a Kubernetes-only capability (old runtime paths keep working); Docker Gitspace has no /workspaces',
+        },
+      ];
+    },
+  },
+  {
+    id: 'ide',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      const fwd = await ctx.gs.portAccess(ctx.ide.port);
+      try {
+        if (ctx.ide.protocol === 'http') {
+          const a = await httpGet(fwd.host, fwd.port, `/?folder=${encodeURIComponent(`${ctx.expected.home}/${ctx.repoName}`)}`);
+          return [{ check: `ide: code-server workbench over HTTP (${phase})`, value: `HTTP ${a.status}${a.workbench ? ', workbench page' : ', not the workbench'}`, expected: 'HTTP 200, workbench page' }];
+        }
+        const banner = (await sshBanner(fwd.host, fwd.port)).replace(/^(SSH-2\.0-OpenSSH)_.*/, '$1');
+        const r = await sshRun(fwd.host, fwd.port, ctx.expected.name, ctx.ide.sshKeyFile ?? '', ['/bin/sh', '-c', 'echo "$(id -un) $(pwd)"']);
+        const login = r.exitCode === 0 ? `key login: ${r.stdout.trim()}` : `key login failed: ${r.stderr.trim().split('\n').at(-1)}`;
+        return [{ check: `ide: SSH (${phase})`, value: `${banner}; ${login}`, expected: `SSH-2.0-OpenSSH; key login: ${ctx.expected.name} ${ctx.expected.home}` }];
+      } finally {
+        await fwd.close();
+      }
+    },
+  },
+  {
+    id: 'credentials',
+    phases: ['fresh'],
+    async run(ctx) {
+      // The password goes in on stdin; grep reads the whole HOME (repo .git/config included).
+      const files = await sh(ctx, 'pw=$(cat); grep -rlsF -e "$pw" "$HOME" 2>/dev/null || true', [], ctx.git.password);
+      const auth = ctx.gitServer.requests.slice(ctx.requestsFrom).filter((r) => r.repo === `${ctx.repoName}.git` && r.status === 200);
+      return [
+        { check: 'git: credentials in files under HOME', value: files ? `found in ${files.split('\n').join(', ')}` : 'none', expected: 'none' },
+        {
+          check: 'git: private repo cloned with basic auth',
+          value: auth.length ? `yes, as ${[...new Set(auth.map((r) => r.user || '(anonymous)'))].join(', ')}` : 'no successful request',
+          expected: `yes, as ${ctx.git.username}`,
+        },
+        { check: 'git: credentials left in the running gitspace', value: await sh(ctx, 'ls /gitspace/git-credentials 2>/dev/null && echo present || echo absent'), expected: 'absent' },
+      ];
+    },
+  },
+  {
+    id: 'lifecycle',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      if (!ctx.hooks) return [];
+      const n = (f: string) => sh(ctx, 'if [ -f "$HOME/$1" ]; then wc -l <"$HOME/$1"; else echo 0; fi', [f]);
+      // postCreate once per volume (marker on the volume, docs/architecture.md), postStart every start.
+      const starts = { fresh: 1, 'after-restart': 2, 'after-recreate': 3 }[phase];
+      return [
+        { check: `lifecycle: postCreateCommand runs (${phase})`, value: `${await n('.parity-post-create')} time(s)`, expected: '1 time(s)' },
+        { check: `lifecycle: postStartCommand runs (${phase})`, value: `${await n('.parity-post-start')} time(s)`, expected: `${starts} time(s)` },
+      ];
+    },
+  },
+  {
+    id: 'persistence',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      if (phase === 'fresh') {
+        await sh(ctx, PERSIST_WRITE, [TOKEN, ctx.secondRepoUrl]);
+        return [];
+      }
+      const how = phase === 'after-restart' ? ctx.capabilities.restart : ctx.capabilities.recreate;
+      const got = Object.fromEntries((await sh(ctx, PERSIST_READ, [TOKEN])).split('\n').map((l) => l.split('=') as [string, string]));
+      return Object.entries(PERSIST_ITEMS).map(([k, label]) => ({
+        check: `${label} (${phase})`,
+        value: got[k] ?? 'not read',
+        expected: 'kept',
+        note: `restart = ${how}`,
+      }));
+    },
+  },
+];

@@ -1,0 +1,75 @@
+// Does the IDE answer? The same probes for every runtime: an HTTP GET of
+// code-server's workbench page, or an SSH banner (and a real key login).
+import net from 'node:net';
+import { run } from './exec.ts';
+
+export interface HttpAnswer {
+  status: number;
+  /** code-server's workbench page (what a browser user sees), not just any 200. */
+  workbench: boolean;
+}
+
+export async function httpGet(host: string, port: number, path = '/'): Promise<HttpAnswer> {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(), 10_000);
+  try {
+    const res = await fetch(`http://${host}:${port}${path}`, { redirect: 'follow', signal: ctl.signal });
+    const body = await res.text();
+    return { status: res.status, workbench: /workbench/i.test(body) && /code-server|vscode/i.test(body) };
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** The first line sshd sends ("SSH-2.0-OpenSSH_…"), or '' when none within 5s. */
+export function sshBanner(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    let data = '';
+    const done = (v: string) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(5000, () => done(''));
+    s.on('data', (d) => {
+      data += d.toString('latin1');
+      if (data.includes('\n')) done(data.split(/\r?\n/)[0]);
+    });
+    s.on('error', () => done(''));
+    s.on('close', () => done(data.split(/\r?\n/)[0] ?? ''));
+  });
+}
+
+/** Runs a command over SSH with a key (no password, no agent, no known_hosts). */
+export async function sshRun(host: string, port: number, user: string, keyFile: string, command: string[]) {
+  return run(
+    'ssh',
+    [
+      '-F', '/dev/null',
+      '-i', keyFile,
+      '-p', String(port),
+      '-o', 'BatchMode=yes',
+      '-o', 'IdentitiesOnly=yes',
+      '-o', 'PasswordAuthentication=no',
+      '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'LogLevel=ERROR',
+      '-o', 'ConnectTimeout=10',
+      `${user}@${host}`,
+      '--',
+      ...command,
+    ],
+    { allowFail: true, timeoutMs: 30_000 },
+  );
+}
+
+/** True once the IDE port answers the way its protocol should. */
+export async function ideAnswers(protocol: 'http' | 'ssh', host: string, port: number): Promise<boolean> {
+  if (protocol === 'ssh') return (await sshBanner(host, port)).startsWith('SSH-');
+  try {
+    const a = await httpGet(host, port);
+    return a.status === 200;
+  } catch {
+    return false;
+  }
+}

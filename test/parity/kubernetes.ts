@@ -1,0 +1,215 @@
+// The Kubernetes runtime: `helm install` of charts/gitspace on the local
+// cluster (test/cluster), one namespace per case, from the same values file
+// the Docker runtime starts from. Exec is a plain `kubectl exec` (the pod runs
+// as the remote user), port access is `kubectl port-forward`, a restart is a
+// pod delete.
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { progress, run, waitFor, type RunResult } from './exec.ts';
+import type { Capabilities, CaseInput, ExecOptions, Forward, Gitspace, Runtime, VolumeMount } from './runtime.ts';
+import { repoRoot } from './values.ts';
+
+export const PARITY_LABEL = 'org.gitspace-chart.parity';
+const MAIN_CONTAINER = 'gitspace';
+const GIT_SECRET = 'gitspace-git';
+const SSH_SECRET = 'gitspace-ssh';
+
+function kubeEnv(): Record<string, string> {
+  const cache = process.env.GITSPACE_CACHE ?? path.join(process.env.HOME ?? '/root', '.cache/gitspace-chart');
+  const kubeconfig = process.env.GITSPACE_KUBECONFIG ?? path.join(cache, 'cluster/kubeconfig');
+  return { KUBECONFIG: kubeconfig, PATH: `${path.join(cache, 'bin')}:${process.env.PATH ?? ''}` };
+}
+
+export const kubectl = (args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}) =>
+  run('kubectl', args, { ...opts, env: kubeEnv() });
+const helm = (args: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}) => run('helm', args, { ...opts, env: kubeEnv() });
+
+interface PodJson {
+  metadata: { name: string; deletionTimestamp?: string };
+  spec: {
+    volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+    containers: { name: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+  };
+  status: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** A Secret from data given on stdin (never argv: the password is not in ps). */
+function secretManifest(ns: string, name: string, data: Record<string, string>): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: ns, labels: { [PARITY_LABEL]: 'true' } },
+    type: 'Opaque',
+    stringData: data,
+  });
+}
+
+class KubernetesGitspace implements Gitspace {
+  pod = '';
+  private forwards = new Set<Forward>();
+
+  constructor(
+    readonly ns: string,
+    readonly release: string,
+  ) {}
+
+  private get selector() {
+    return `app.kubernetes.io/instance=${this.release},app.kubernetes.io/component=gitspace`;
+  }
+
+  /** The Ready, not-terminating gitspace pod (other than `not`). */
+  async waitPod(not = ''): Promise<string> {
+    this.pod = await waitFor(`a Ready gitspace pod in ${this.ns}`, 600_000, async () => {
+      const out = await kubectl(['get', 'pods', '-n', this.ns, '-l', this.selector, '-o', 'json']);
+      const pods = (JSON.parse(out.stdout) as { items: PodJson[] }).items;
+      const ready = pods.find(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.metadata.name !== not &&
+          p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return ready?.metadata.name;
+    }, 2000);
+    return this.pod;
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<RunResult> {
+    return kubectl(['exec', '-i', '-n', this.ns, this.pod, '-c', MAIN_CONTAINER, '--', ...argv], opts);
+  }
+
+  async restart(): Promise<void> {
+    const old = this.pod;
+    await kubectl(['delete', 'pod', '-n', this.ns, old, '--wait=false']);
+    await this.waitPod(old);
+  }
+
+  async recreate(): Promise<void> {
+    // Every pod delete is a re-create: the new pod's containers start from the image.
+    await this.restart();
+  }
+
+  async delete(): Promise<void> {
+    for (const f of this.forwards) await f.close();
+    await helm(['uninstall', this.release, '-n', this.ns, '--wait', '--timeout', '3m'], { allowFail: true });
+    await kubectl(['delete', 'namespace', this.ns, '--ignore-not-found', '--wait=true', '--timeout=180s'], { allowFail: true });
+  }
+
+  async portAccess(containerPort: number): Promise<Forward> {
+    const child = spawn('kubectl', ['port-forward', '-n', this.ns, `pod/${this.pod}`, `:${containerPort}`, '--address', '127.0.0.1'], {
+      env: { ...process.env, ...kubeEnv() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`kubectl port-forward ${this.pod} ${containerPort}: no port after 30s: ${out}`)), 30_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`kubectl port-forward exited ${code}: ${out}`));
+      });
+    });
+    const fwd: Forward = {
+      host: '127.0.0.1',
+      port,
+      close: async () => {
+        this.forwards.delete(fwd);
+        if (child.exitCode === null) child.kill('SIGTERM');
+      },
+    };
+    this.forwards.add(fwd);
+    return fwd;
+  }
+
+  async describeMounts(): Promise<VolumeMount[]> {
+    const pod = JSON.parse((await kubectl(['get', 'pod', '-n', this.ns, this.pod, '-o', 'json'])).stdout) as PodJson;
+    const pvcVolumes = new Set((pod.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name));
+    const main = pod.spec.containers.find((c) => c.name === MAIN_CONTAINER);
+    return (main?.volumeMounts ?? [])
+      .filter((m) => pvcVolumes.has(m.name))
+      .map((m) => ({ destination: m.mountPath, readOnly: Boolean(m.readOnly) }));
+  }
+
+  async diagnostics(): Promise<string> {
+    const parts: string[] = [];
+    const add = async (title: string, args: string[]) => {
+      const r = await kubectl(args, { allowFail: true });
+      parts.push(`--- ${title}\n${r.stdout}${r.stderr}`);
+    };
+    await add('pods', ['get', 'pods', '-n', this.ns, '-o', 'wide']);
+    await add('events', ['get', 'events', '-n', this.ns, '--sort-by=.lastTimestamp']);
+    for (const c of ['prepare', 'clone', MAIN_CONTAINER]) {
+      await add(`logs ${c}`, ['logs', '-n', this.ns, '-l', this.selector, '-c', c, '--tail', '60']);
+    }
+    return parts.join('\n');
+  }
+}
+
+export class KubernetesRuntime implements Runtime {
+  readonly name = 'kubernetes' as const;
+  readonly capabilities: Capabilities = {
+    restart: 'pod delete',
+    recreate: 'pod delete (every new pod is a new container)',
+    workspacesPath: true,
+    mainProcessUser: 'remoteUser',
+  };
+  private loaded = new Set<string>();
+
+  async prepare(images: string[]): Promise<void> {
+    await run('bash', [path.join(repoRoot, 'test/cluster/cluster.sh'), 'status'], { timeoutMs: 60_000 });
+    await cleanupKubernetes();
+    for (const img of images) {
+      if (this.loaded.has(img)) continue;
+      progress(`  kubernetes: load-image ${img}`);
+      await run('bash', [path.join(repoRoot, 'test/cluster/cluster.sh'), 'load-image', img], { timeoutMs: 900_000 });
+      this.loaded.add(img);
+    }
+  }
+
+  async start(c: CaseInput): Promise<Gitspace> {
+    const ns = `parity-${c.name}`.slice(0, 63);
+    const gs = new KubernetesGitspace(ns, c.name);
+    await gs.delete(); // an interrupted run's leftovers
+    try {
+      await kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [PARITY_LABEL]: 'true' } } }),
+      });
+      await kubectl(['apply', '-f', '-'], { input: secretManifest(ns, GIT_SECRET, { username: c.git.username, password: c.git.password }) });
+      // Platform objects the values file cannot name (Docker has no Secrets): an overlay.
+      const overlay: Record<string, unknown> = { repo: { credentials: { existingSecret: GIT_SECRET } } };
+      if (c.sshPublicKey) {
+        await kubectl(['apply', '-f', '-'], { input: secretManifest(ns, SSH_SECRET, { authorized_keys: `${c.sshPublicKey.trim()}\n` }) });
+        overlay.ssh = { authorizedKeysSecret: SSH_SECRET };
+      }
+      const overlayFile = path.join(c.workDir, 'kubernetes-overlay.yaml');
+      await writeFile(overlayFile, YAML.stringify(overlay));
+      await helm(
+        ['upgrade', '--install', c.name, path.join(repoRoot, 'charts/gitspace'), '-n', ns, '-f', c.valuesFile, '-f', overlayFile, '--wait', '--timeout', '10m'],
+        { timeoutMs: 660_000 },
+      );
+      await gs.waitPod();
+    } catch (err) {
+      const diag = await gs.diagnostics().catch(() => '');
+      await gs.delete();
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${diag}`);
+    }
+    return gs;
+  }
+}
+
+/** Deletes every namespace a parity run (this or an interrupted one) created. */
+export async function cleanupKubernetes(): Promise<void> {
+  const r = await kubectl(['get', 'namespaces', '-l', PARITY_LABEL, '-o', 'name'], { allowFail: true });
+  const names = r.stdout.split('\n').filter(Boolean);
+  if (names.length) await kubectl(['delete', ...names, '--wait=true', '--timeout=180s'], { allowFail: true });
+}

@@ -1,0 +1,81 @@
+// The runtime interface of the parity suite (kind's Provider shape): a handful
+// of verbs every runtime implements, and a capabilities record for the few
+// honest differences. Checks are written once against this interface and never
+// branch on the runtime's name.
+import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
+import type { RunResult } from './exec.ts';
+import type { GitCredentials } from './gitserver.ts';
+
+export type RuntimeName = 'docker' | 'kubernetes';
+
+export interface Capabilities {
+  /** How a restart is done, in words for the report ("container stop + start", "pod delete"). */
+  restart: string;
+  /** How a re-create (new container, same volume) is done; on Kubernetes every pod delete is one. */
+  recreate: string;
+  /** Whether /workspaces/{repo} exists (the chart's compat.workspacesMount; Docker Gitspace has none). */
+  workspacesPath: boolean;
+  /** Who PID 1 runs as: Docker runs the container as containerUser, the pod runs as remoteUser. */
+  mainProcessUser: 'containerUser' | 'remoteUser';
+}
+
+/** Everything a runtime needs to start one case's gitspace. */
+export interface CaseInput {
+  /** Case name, [a-z0-9-]. */
+  name: string;
+  /** The values file written by `gitspace-chart values` for this case. */
+  valuesFile: string;
+  values: Values;
+  /** Credentials of the private repository (Docker: fed to the clone step; Kubernetes: a Secret). */
+  git: GitCredentials;
+  /** Public key for an SSH IDE (authorized_keys). */
+  sshPublicKey?: string;
+  /** Scratch directory for this case (rendered files, logs). */
+  workDir: string;
+}
+
+/** A local address forwarded to a container port. */
+export interface Forward {
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Where the platform says the gitspace volume is mounted in the main container. */
+export interface VolumeMount {
+  destination: string;
+  readOnly: boolean;
+}
+
+export interface ExecOptions {
+  input?: string;
+  allowFail?: boolean;
+  timeoutMs?: number;
+}
+
+/** One started gitspace. */
+export interface Gitspace {
+  /** Run argv in the gitspace as the user who works there (Docker: exec -u remoteUser; Kubernetes: plain exec). */
+  exec(argv: string[], opts?: ExecOptions): Promise<RunResult>;
+  /** Stop and start the gitspace again, keeping its volume; returns when the IDE answers. */
+  restart(): Promise<void>;
+  /** Replace the container with a new one from the image on the same volume; returns when the IDE answers. */
+  recreate(): Promise<void>;
+  /** Remove everything start created, the volume included. Safe to call twice. */
+  delete(): Promise<void>;
+  /** Make a container port reachable on 127.0.0.1. */
+  portAccess(containerPort: number): Promise<Forward>;
+  /** The platform's own view of the volume's mount points in the main container. */
+  describeMounts(): Promise<VolumeMount[]>;
+  /** Logs and state for a failure report. */
+  diagnostics(): Promise<string>;
+}
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  readonly capabilities: Capabilities;
+  /** Once per suite run: make images usable, check the platform answers. */
+  prepare(images: string[]): Promise<void>;
+  /** Start a gitspace for the case, run its setup, return when the IDE answers. */
+  start(c: CaseInput): Promise<Gitspace>;
+}

@@ -1,0 +1,259 @@
+// The parity suite: every case × every runtime × every check, one git server
+// shared by all, cases run one after another, each case's containers,
+// volumes and namespaces deleted after it. Prints a side-by-side Markdown
+// table on stdout, writes parity-report.json, exits 1 on any failing row.
+//
+//   tsx test/parity/suite.ts [--case NAME…] [--runtime docker|kubernetes…] [--report FILE] [--keep]
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { repoNameOf, idePortFor } from '../../generator/src/model.ts';
+import { CASES, type ParityCase } from './cases.ts';
+import { CHECKS, type CheckContext, type Observation, type Phase } from './checks.ts';
+import { DockerRuntime } from './docker.ts';
+import { progress, run } from './exec.ts';
+import { createRepo, interfaceAddress, startGitServer, type GitServer } from './gitserver.ts';
+import { KubernetesRuntime } from './kubernetes.ts';
+import { markdownTable, mergeRows, type Row } from './report.ts';
+import type { CaseInput, Runtime, RuntimeName } from './runtime.ts';
+import { ideProtocol, loadValues, repoRoot } from './values.ts';
+
+interface Options {
+  cases: string[];
+  runtimes: RuntimeName[];
+  report: string;
+  keep: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { cases: [], runtimes: [], report: path.join(repoRoot, 'parity-report.json'), keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--case') o.cases.push(next());
+    else if (a === '--runtime') {
+      const r = next();
+      if (r !== 'docker' && r !== 'kubernetes') throw new Error(`--runtime: ${r} is not docker or kubernetes`);
+      o.runtimes.push(r);
+    } else if (a === '--report') o.report = path.resolve(next());
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--all') o.cases = [];
+    else throw new Error(`unknown option ${a}; usage: suite.ts [--case NAME…] [--runtime docker|kubernetes…] [--report FILE] [--keep]`);
+  }
+  for (const c of o.cases) if (!CASES.some((k) => k.name === c)) throw new Error(`--case: no case ${c}; cases: ${CASES.map((k) => k.name).join(', ')}`);
+  if (!o.runtimes.length) o.runtimes = ['docker', 'kubernetes'];
+  return o;
+}
+
+/** Files (relative paths, not directories) the image has under HOME: what a new volume must show. */
+async function imageHomeFiles(image: string, home: string): Promise<string[]> {
+  const r = await run('docker', [
+    'run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', image, '-c',
+    'cd "$1" 2>/dev/null || exit 0; find . -mindepth 1 ! -type d -printf "%P\\n" | LC_ALL=C sort', 'sh', home,
+  ]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A one-line summary of an error for a table cell (the full text goes to stderr). */
+function oneLine(err: unknown): string {
+  const lines = errorText(err).split('\n').map((l) => l.trim()).filter(Boolean);
+  const text = lines.length > 1 ? `${lines[0].replace(/: .*/, '')}: ${lines.slice(1, 4).join(' / ')}` : (lines[0] ?? '');
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
+
+/** Runs every check on one runtime's gitspace for one case; a check that throws is an ERROR row. */
+async function runOnRuntime(rt: Runtime, input: CaseInput, base: Omit<CheckContext, 'gs' | 'capabilities' | 'requestsFrom'>, server: GitServer, keep: boolean): Promise<Observation[]> {
+  const observations: Observation[] = [];
+  const t0 = Date.now();
+  const requestsFrom = server.requests.length;
+  progress(`  ${rt.name}: starting`);
+  let gs;
+  try {
+    gs = await rt.start(input);
+  } catch (err) {
+    progress(`  ${rt.name}: start FAILED: ${errorText(err).split('\n')[0]}`);
+    process.stderr.write(`${errorText(err)}\n`);
+    return [{ check: 'start', value: `ERROR: ${oneLine(err)}`, expected: 'ok' }];
+  }
+  observations.push({ check: 'start', value: 'ok', expected: 'ok' });
+  progress(`  ${rt.name}: started in ${Math.round((Date.now() - t0) / 1000)}s`);
+  const ctx: CheckContext = { ...base, gs, capabilities: rt.capabilities, requestsFrom };
+  try {
+    const phases: Phase[] = ['fresh', 'after-restart', 'after-recreate'];
+    for (const phase of phases) {
+      if (phase !== 'fresh') {
+        const how = phase === 'after-restart' ? rt.capabilities.restart : rt.capabilities.recreate;
+        progress(`  ${rt.name}: ${how}`);
+        try {
+          await (phase === 'after-restart' ? gs.restart() : gs.recreate());
+        } catch (err) {
+          process.stderr.write(`${errorText(err)}\n${await gs.diagnostics().catch(() => '')}\n`);
+          observations.push({ check: `${phase === 'after-restart' ? 'restart' : 're-create'} (${how})`, value: `ERROR: ${oneLine(err)}`, expected: 'ok' });
+          break;
+        }
+      }
+      for (const check of CHECKS.filter((c) => c.phases.includes(phase))) {
+        try {
+          const obs = await check.run(ctx, phase);
+          observations.push(...obs);
+          const bad = obs.filter((o) => o.expected !== undefined && o.value !== o.expected);
+          progress(`  ${rt.name}: ${bad.length ? '✗' : '✓'} ${check.id} (${phase})${bad.map((o) => `\n      ${o.check}: ${o.value} (expected ${o.expected})`).join('')}`);
+        } catch (err) {
+          observations.push({ check: `${check.id} (${phase})`, value: `ERROR: ${oneLine(err)}` });
+          progress(`  ${rt.name}: ✗ ${check.id} (${phase}): ${errorText(err).split('\n')[0]}`);
+        }
+      }
+    }
+  } finally {
+    if (keep) progress(`  ${rt.name}: --keep: not deleting`);
+    else await gs.delete();
+  }
+  return observations;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const opts = parseOptions(argv);
+  const cases = opts.cases.length ? CASES.filter((c) => opts.cases.includes(c.name)) : CASES;
+  const runId = randomBytes(4).toString('hex');
+  const work = await mkdtemp(path.join(os.tmpdir(), 'gitspace-parity-'));
+  const git = { username: 'gitspace', password: `parity-${randomBytes(12).toString('hex')}` };
+
+  // Loopback, plus the bridges our own processes made (docker0: dockerd, cni0: the test cluster).
+  const docker0 = interfaceAddress('docker0');
+  const cni0 = interfaceAddress('cni0');
+  const hosts = ['127.0.0.1', ...[docker0, cni0].filter((a): a is string => Boolean(a))];
+  // One URL in the one values file: the docker0 gateway is a host address pods reach too.
+  const gitHost = process.env.GITSPACE_PARITY_GIT_HOST ?? docker0;
+  if (!gitHost) throw new Error('no docker0 address: is the Docker engine running? (source scripts/lib.sh; docker_up)');
+  const server = await startGitServer({ root: path.join(work, 'git'), hosts, credentials: git });
+  progress(`git server on ${hosts.map((h) => `${h}:${server.port}`).join(', ')} (repos in ${server.root})`);
+  await createRepo(server.root, 'parity-second', { 'README.md': '# second repository\n' }, { private: false });
+
+  const all: Record<RuntimeName, () => Runtime> = { docker: () => new DockerRuntime(runId), kubernetes: () => new KubernetesRuntime() };
+  const runtimes: Runtime[] = [];
+  const unavailable = new Map<RuntimeName, string>();
+  const images = [...new Set(cases.map((c) => c.image))];
+  for (const name of opts.runtimes) {
+    const rt = all[name]();
+    progress(`${name}: preparing (${images.join(', ')})`);
+    try {
+      await rt.prepare(images);
+      runtimes.push(rt);
+    } catch (err) {
+      unavailable.set(name, errorText(err).split('\n')[0]);
+      progress(`${name}: UNAVAILABLE: ${errorText(err)}`);
+    }
+  }
+
+  const rows: Row[] = [];
+  const t0 = Date.now();
+  try {
+    for (const [i, kase] of cases.entries()) {
+      progress(`case ${i + 1}/${cases.length} ${kase.name}: ${kase.about}`);
+      const byRuntime = await runCase(kase, { work, git, server, gitHost, runtimes, unavailable, keep: opts.keep });
+      rows.push(...mergeRows(kase.name, byRuntime, opts.runtimes));
+    }
+  } finally {
+    await server.close();
+    if (!opts.keep) await rm(work, { recursive: true, force: true });
+  }
+
+  const failed = rows.filter((r) => !r.ok);
+  const report = {
+    generatedAt: new Date().toISOString(),
+    durationSeconds: Math.round((Date.now() - t0) / 1000),
+    runtimes: Object.fromEntries([...runtimes.map((r) => [r.name, r.capabilities]), ...[...unavailable].map(([n, why]) => [n, { unavailable: why }])]),
+    cases: cases.map((c) => ({ name: c.name, about: c.about, image: c.image, expected: c.expected })),
+    summary: { rows: rows.length, failed: failed.length, informational: rows.filter((r) => r.informational).length },
+    results: rows,
+  };
+  await writeFile(opts.report, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`## Docker / Kubernetes parity\n${markdownTable(rows)}\n`);
+  process.stdout.write(`${rows.length} rows, ${failed.length} failed, ${report.summary.informational} informational; ${report.durationSeconds}s; report: ${path.relative(process.cwd(), opts.report) || opts.report}\n`);
+  for (const r of failed) process.stdout.write(`FAIL ${r.case} / ${r.check}: docker=${JSON.stringify(r.docker)} kubernetes=${JSON.stringify(r.kubernetes)} (${r.problem})\n`);
+  return failed.length || !rows.length ? 1 : 0;
+}
+
+interface Shared {
+  work: string;
+  git: { username: string; password: string };
+  server: GitServer;
+  gitHost: string;
+  runtimes: Runtime[];
+  unavailable: Map<RuntimeName, string>;
+  keep: boolean;
+}
+
+async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<RuntimeName, Observation[]>>> {
+  const dir = path.join(s.work, kase.name);
+  await mkdir(dir, { recursive: true });
+  const devcontainerFile = path.join(repoRoot, 'test/parity/cases', kase.name, 'devcontainer.json');
+  const byRuntime: Partial<Record<RuntimeName, Observation[]>> = {};
+  for (const [name, why] of s.unavailable) byRuntime[name] = [{ check: 'start', value: `ERROR: runtime unavailable: ${why}`, expected: 'ok' }];
+
+  // The case's private repository carries the same devcontainer.json (Docker Gitspace reads the repo's).
+  await createRepo(
+    s.server.root,
+    kase.name,
+    { 'README.md': `# ${kase.name}\n\n${kase.about}\n`, '.devcontainer/devcontainer.json': await readFile(devcontainerFile, 'utf8') },
+    { private: true },
+  );
+  const repoHead = (await run('git', ['--git-dir', path.join(s.server.root, `${kase.name}.git`), 'rev-parse', 'HEAD'])).stdout.trim();
+  const valuesFile = path.join(dir, 'values.yaml');
+  try {
+    await run('node', [
+      path.join(repoRoot, 'bin/gitspace-chart.js'), 'values',
+      '--image', kase.image, '--devcontainer', devcontainerFile,
+      '--repo-url', s.server.url(s.gitHost, kase.name), '--release', kase.name, '-o', valuesFile,
+      ...kase.generatorArgs,
+    ]);
+  } catch (err) {
+    const v = `ERROR: gitspace-chart values failed: ${errorText(err).split('\n').slice(1).join(' ')}`;
+    progress(`  ${v}`);
+    for (const rt of s.runtimes) byRuntime[rt.name] = [{ check: 'start', value: v, expected: 'ok' }];
+    return byRuntime;
+  }
+  const values = await loadValues(valuesFile);
+  const protocol = ideProtocol(values);
+  let sshPublicKey: string | undefined;
+  let sshKeyFile: string | undefined;
+  if (protocol === 'ssh') {
+    sshKeyFile = path.join(dir, 'id_ed25519');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `parity-${kase.name}`, '-f', sshKeyFile]);
+    sshPublicKey = await readFile(`${sshKeyFile}.pub`, 'utf8');
+  }
+  const input: CaseInput = { name: kase.name, valuesFile, values, git: s.git, sshPublicKey, workDir: dir };
+  const base = {
+    values,
+    expected: kase.expected,
+    repoName: repoNameOf(values.repo ?? {}),
+    repoHead,
+    secondRepoUrl: s.server.url(s.gitHost, 'parity-second'),
+    git: s.git,
+    gitServer: s.server,
+    ide: { protocol, port: idePortFor(values.ide?.type ?? 'vs_code_web', values.ide?.port ?? 0), sshKeyFile },
+    imageHomeFiles: await imageHomeFiles(kase.image, kase.expected.home),
+    hooks: kase.hooks,
+  };
+  for (const rt of s.runtimes) byRuntime[rt.name] = await runOnRuntime(rt, input, base, s.server, s.keep);
+  return byRuntime;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`parity: ${errorText(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
