@@ -20,7 +20,7 @@ import { checkRepoUrl, deriveRepoName, idePortFor, parseId, q } from './model.ts
 import { parseGroup, parsePasswd } from './passwd.ts';
 import { readDevcontainerFromRepo } from './repository.ts';
 import { defaults, ideTable } from './schema.ts';
-import { DEFAULT_GID, DEFAULT_UID, resolveUserModel, type ResolvedUser, type UserDb, type UserModel } from './user.ts';
+import { createdUserWarnings, DEFAULT_GID, DEFAULT_UID, resolveUserModel, type ResolvedUser, type UserDb, type UserModel } from './user.ts';
 import { assertValid, loadValues, mergeValues } from './values-files.ts';
 
 type UserOpts = {
@@ -151,6 +151,7 @@ export function registerModelCommands(program: Command): void {
     const merged = mergeConfigs(s.metadata, s.devcontainer, opts.devcontainer);
     warn([...s.warnings, ...merged.warnings]);
     const r = resolve(opts, s, merged);
+    warn(createdUserWarnings([r.containerUser, r.remoteUser], s.db ?? { passwd: [], groups: [] }));
     process.stdout.write(opts.json ? JSON.stringify(r.model) + '\n' : readable(r.model, r));
   });
 
@@ -189,6 +190,7 @@ export function registerModelCommands(program: Command): void {
       );
     }
     const r = resolve(opts, s, merged);
+    if (s.db) warnings.push(...createdUserWarnings([r.containerUser, r.remoteUser], s.db));
 
     // The image: --image, else devcontainer.json's "image" (what Docker Gitspace would run).
     let imageOut = imageValues;

@@ -145,7 +145,8 @@ function readConfig(obj: Record<string, unknown>, file: string, isMetadata = fal
     config[field] = lifecycleCommand(obj[field], `${file}: ${field}`);
   }
 
-  if (obj.runArgs !== undefined) {
+  // Docker Gitspace takes run arguments from devcontainer.json only.
+  if (obj.runArgs !== undefined && !isMetadata) {
     if (!Array.isArray(obj.runArgs) || obj.runArgs.some((a) => typeof a !== 'string')) fail('runArgs', 'an array of strings');
     config.runArgs = [...(obj.runArgs as string[])];
   }

@@ -127,3 +127,23 @@ export function resolveUserModel(inputs: UserInputs): { model: UserModel; contai
     },
   };
 }
+
+/**
+ * Warnings for users created at start whose uid another image user already
+ * has: both names would share the uid (files, ps and ssh show either name).
+ */
+export function createdUserWarnings(users: ResolvedUser[], db: UserDb): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const u of users) {
+    if (!u.created || seen.has(u.name)) continue;
+    seen.add(u.name);
+    const owner = db.passwd.find((p) => p.uid === u.uid);
+    if (owner) {
+      out.push(
+        `${u.spec.source}: ${q(u.spec.value)} is not in the image and is created at start with uid ${u.uid}, which the image's user ${q(owner.name)} already has; pass --default-uid to choose a free uid, or use ${q(owner.name)}`,
+      );
+    }
+  }
+  return out;
+}

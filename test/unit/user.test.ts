@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../generator/src/cli.ts';
 import type { Sourced } from '../../generator/src/devcontainer.ts';
 import { parseGroup, parsePasswd } from '../../generator/src/passwd.ts';
-import { resolveUserModel, resolveUserSpec, userStrings, type UserDb } from '../../generator/src/user.ts';
+import { createdUserWarnings, resolveUserModel, resolveUserSpec, userStrings, type UserDb } from '../../generator/src/user.ts';
 
 const passwdText = `root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
@@ -161,5 +161,18 @@ describe('resolveUserModel: uid, gid and HOME are the remote user\'s', () => {
     expect(() => resolveUserModel({ runArgs: ['-u', '4321'], merged: { remoteUser: { value: 'vscode', source: 'remoteUser (x)' } }, db })).toThrow(
       /^--user \(runArgs\): "4321": uid 4321 is not in the image's \/etc\/passwd/,
     );
+  });
+});
+
+describe('createdUserWarnings', () => {
+  it('warns when a created user gets a uid another image user has, once per name', () => {
+    const r = resolveUserModel({ merged: { containerUser: { value: 'dev', source: 'containerUser (x)' } }, db });
+    expect(createdUserWarnings([r.containerUser, r.remoteUser], db)).toEqual([
+      `containerUser (x): "dev" is not in the image and is created at start with uid 1000, which the image's user "vscode" already has; pass --default-uid to choose a free uid, or use "vscode"`,
+    ]);
+  });
+  it('is silent when the uid is free or the user exists', () => {
+    const r = resolveUserModel({ merged: { remoteUser: { value: 'dev', source: 'remoteUser (x)' } }, db, defaultUid: 4000 });
+    expect(createdUserWarnings([r.containerUser, r.remoteUser], db)).toEqual([]);
   });
 });
