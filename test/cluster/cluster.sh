@@ -73,6 +73,7 @@ cmd_up() {
   etcd_up
   apiserver_up
   controllers_up
+  storage_mount
   kubelet_up
   kube_proxy_up
   wait_node_ready

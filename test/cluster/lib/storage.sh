@@ -30,8 +30,18 @@ _pv_mount() {
   local name=$1 img mnt
   img=$(_pv_img "$name")
   mnt=$(_pv_mnt "$name")
-  mkdir -p "$mnt"
   mountpoint -q "$mnt" && return 0
+  # The directory under the mount must stay empty and immutable: a pod that
+  # bind-mounted it while the disk was not mounted would otherwise write to the
+  # root disk unnoticed. Anything found there is such a stray: drop it.
+  mkdir -p "$mnt"
+  chattr -i "$mnt" 2>/dev/null || true
+  if [[ -n "$(ls -A "$mnt")" ]]; then
+    log_warn "removing stray files under unmounted $mnt"
+    find "$mnt" -mindepth 1 -delete
+  fi
+  chown root:root "$mnt" && chmod 0755 "$mnt"
+  chattr +i "$mnt" 2>/dev/null || true
   [[ -s "$img" ]] || _pv_format "$name"
   mount -o loop,noinit_itable "$img" "$mnt" ||
     die "mount -o loop $img $mnt failed (loop devices available? see 'losetup -f')"
@@ -68,13 +78,18 @@ spec:
 YAML
 }
 
+# storage_mount: mount every pool disk. Must run before kubelet starts, or a
+# pod restarted by kubelet would bind-mount the empty directory underneath.
+storage_mount() {
+  local i
+  for ((i = 1; i <= PV_COUNT; i++)); do _pv_mount "$(_pv_name "$i")"; done
+}
+
 storage_up() {
   step "storage: StorageClass local-path + $PV_COUNT local PVs of $PV_SIZE"
-  local i name manifest=""
+  local i manifest=""
   for ((i = 1; i <= PV_COUNT; i++)); do
-    name=$(_pv_name "$i")
-    _pv_mount "$name"
-    manifest+=$(_pv_manifest "$name")$'\n'
+    manifest+=$(_pv_manifest "$(_pv_name "$i")")$'\n'
   done
   {
     cat <<YAML
@@ -89,7 +104,8 @@ reclaimPolicy: Retain
 ---
 YAML
     printf '%s' "$manifest"
-  } | kc apply -f - >/dev/null || die "applying the StorageClass and PVs failed"
+  } | kc apply --server-side --force-conflicts --field-manager gitspace-cluster -f - >/dev/null ||
+    die "applying the StorageClass and PVs failed" # server-side: 1 s, not 16 s
 }
 
 # pv_recycle_once: wipe every Released pool PV whose disk nobody uses, and
