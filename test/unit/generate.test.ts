@@ -54,7 +54,7 @@ describe('generate --check', () => {
     expect(r.exitCode).toBe(1);
     // a default shows in values.yaml, values.schema.json and the README table
     expect(r.stderr).toBe(
-      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md; run 'npm run generate' and commit them\n",
+      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md; run 'npm run generate' and commit them",
     );
     // and the copy's real files were left alone by --check
     expect(readFileSync(join(dir, 'charts', 'gitspace', 'values.yaml'), 'utf8')).toBe(readFileSync(join(repoRoot, 'charts', 'gitspace', 'values.yaml'), 'utf8'));
