@@ -231,6 +231,10 @@ export interface Gitspace {
      * Environment of the container, also exported in login shells.
      */
     containerEnv?: {
+      /**
+       * This interface was referenced by `undefined`'s JSON-Schema definition
+       * via the `patternProperty` "^[A-Za-z_][A-Za-z0-9_]*$".
+       */
       [k: string]: string;
     };
     /**
@@ -241,6 +245,7 @@ export interface Gitspace {
      * Runs once per volume as the remote user in $HOME/{repo}: string (sh -c), array (joined with spaces, as Docker Gitspace) or object (entries in parallel).
      */
     postCreateCommand?:
+      | null
       | string
       | string[]
       | {
@@ -250,6 +255,7 @@ export interface Gitspace {
      * Runs on every start, after postCreateCommand. Same forms as postCreateCommand.
      */
     postStartCommand?:
+      | null
       | string
       | string[]
       | {
