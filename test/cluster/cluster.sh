@@ -146,7 +146,8 @@ cmd_reset() {
   cmd_down
   _lock
   # Images (containerd root) and binaries stay: they are the slow part.
-  rm -rf "$CLUSTER_DATA/etcd" "$CLUSTER_DATA/kubelet" "$PV_DIR"
+  storage_forget
+  rm -rf "$CLUSTER_DATA/etcd" "$CLUSTER_DATA/kubelet"
   log_info "cluster state forgotten; next 'up' starts an empty cluster"
 }
 

@@ -114,7 +114,9 @@ load_image() {
     die "load-image: '$image' needs an explicit tag other than 'latest' (pods use imagePullPolicy IfNotPresent and there is no registry)"
   docker image inspect "$image" >/dev/null 2>&1 ||
     die "load-image: docker has no image '$image' (build it with docker build -t $image first)"
-  daemon_running containerd || die "load-image: the cluster's containerd is not running: run 'bash test/cluster/cluster.sh up' first"
+  # Image builds may run before `up`: the runtime alone is cheap to start, and
+  # `up` later finds it running (and `down` stops it).
+  daemon_running containerd || containerd_up
   local id have ref
   id=$(docker image inspect --format '{{.Id}}' "$image")
   ref=$(_normalize_ref "$image")

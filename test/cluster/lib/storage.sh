@@ -144,3 +144,10 @@ storage_down() {
   done
   return 0
 }
+
+# storage_forget: delete the pool (disk images and mountpoints); after down.
+storage_forget() {
+  storage_down
+  chattr -i "$PV_DIR"/mnt/* 2>/dev/null || true
+  rm -rf "$PV_DIR"
+}
