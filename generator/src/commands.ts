@@ -194,6 +194,9 @@ export function registerModelCommands(program: Command): void {
 
     // The image: --image, else devcontainer.json's "image" (what Docker Gitspace would run).
     let imageOut = imageValues;
+    if (imageOut && s.devcontainer?.image !== undefined && s.devcontainer.image !== opts.image) {
+      warnings.push(`--image ${q(opts.image!)} differs from "image" ${q(s.devcontainer.image)} in ${devcontainerFile}: the values use --image`);
+    }
     if (!imageOut && s.devcontainer?.image !== undefined) {
       imageOut = splitImageRef(s.devcontainer.image, `image (${devcontainerFile})`);
       warnings.push(`image ${q(s.devcontainer.image)} from ${devcontainerFile} was not inspected (its USER and devcontainer.metadata label were not read): pass --image ${s.devcontainer.image} once it is a local image`);

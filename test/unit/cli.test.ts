@@ -117,6 +117,16 @@ describe('values', () => {
     expect(r.stderr).toContain('forwardPorts entry "db:5432"');
   });
 
+  it('without the image\'s passwd: names are created at start, with a warning saying so', async () => {
+    const dcFile = file('nopw.json', '{"image": "acme/dev:2", "containerUser": "dev"}');
+    const r = await runCli(['values', '--repo-url', 'https://git.example.com/acme/app.git', '--devcontainer', dcFile]);
+    expect(r.exitCode).toBe(0);
+    expect(parse(r.stdout).user).toEqual({ containerUser: 'dev', remoteUser: 'dev', uid: 1000, gid: 1000 });
+    expect(parse(r.stdout).image).toEqual({ repository: 'acme/dev', tag: '2' });
+    expect(r.stderr).toContain('warning: no image passwd/group (--image, or --passwd and --group)');
+    expect(r.stderr).toContain(`warning: image "acme/dev:2" from ${dcFile} was not inspected`);
+  });
+
   it('-o writes the file; --ide and --branch land in it', async () => {
     const out = join(dir, 'out.yaml');
     const r = await runCli([...args, '--ide', 'intellij', '--branch', 'develop', '--release', 'my-gs', '-o', out]);
@@ -206,8 +216,9 @@ describe.skipIf(!dockerOk)('values --image reads a LOCAL Docker image', () => {
 
   it('USER, the metadata label, passwd and group come from the image; the container is removed', async () => {
     const before = (await execa('docker', ['ps', '-aq'])).stdout;
-    const r = await runCli(['values', '--repo-url', 'https://git.example.com/acme/app.git', '--devcontainer', file('empty-dc.json', '{}'), '--image', tag]);
-    expect(r.stderr).toBe('');
+    const dc = file('img-dc.json', '{"image": "other/image:1"}');
+    const r = await runCli(['values', '--repo-url', 'https://git.example.com/acme/app.git', '--devcontainer', dc, '--image', tag]);
+    expect(r.stderr).toBe(`gitspace-chart: warning: --image "${tag}" differs from "image" "other/image:1" in ${dc}: the values use --image`);
     expect(r.exitCode).toBe(0);
     const v = parse(r.stdout);
     expect(v.image).toEqual({ repository: 'gitspace-unit/probe', tag: String(process.pid) });
