@@ -253,6 +253,18 @@ describe('user strings never reach a shell', () => {
   });
 });
 
+describe('commands from devcontainer.json are data, never run by the CLI', () => {
+  it('a postCreateCommand that would create a file is carried verbatim into the values', async () => {
+    const marker = join(dir, 'ran-at-values-time');
+    const cmd = `touch ${marker}; $(touch ${marker}-2)`;
+    const dcFile = file('hooks.json', JSON.stringify({ postCreateCommand: cmd, postStartCommand: ['sh', '-c', `touch ${marker}-3`] }));
+    const r = await runCli(['values', '--repo-url', 'https://h/a/b.git', '--devcontainer', dcFile, ...userFiles]);
+    expect(r.exitCode).toBe(0);
+    expect(parse(r.stdout).devcontainer.postCreateCommand).toBe(cmd);
+    expect(readdirSync(dir).filter((f) => f.startsWith('ran-at-values-time'))).toEqual([]);
+  });
+});
+
 describe('docker-spec', () => {
   it('merges -f files over the defaults (later wins) and prints the Docker container', async () => {
     const a = file('a.yaml', 'gitspace: {id: demo, spacePath: acme/team}\nuser: {remoteUser: node, containerUser: node, uid: 1001, gid: 1001}\nrepo: {url: "git@h:acme/app.git"}\n');
