@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Daemon bookkeeping: one pid file per daemon, "PID EXE" so a stale file from
-# a previous boot or a recycled pid is never mistaken for a live daemon.
+# Daemon bookkeeping: one pid file per daemon, "PID EXE STARTTIME", so a stale
+# file from a previous boot or a recycled pid is never mistaken for a live
+# daemon (the pv-recycler's exe is plain bash, hence the start time too).
 
 _pidfile() { printf '%s/%s.pid\n' "$CLUSTER_RUN" "$1"; }
 
-# daemon_pid NAME: prints the pid if NAME is running (as the recorded exe).
+# _starttime PID: process start time in clock ticks since boot (stat field 22;
+# field 2, the command name, may contain spaces, so cut after its ')').
+_starttime() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  awk '{print $20}' <<<"${stat##*) }"
+}
+
+# daemon_pid NAME: prints the pid if NAME is running (as the recorded process).
 daemon_pid() {
-  local f pid exe
+  local f pid exe start
   f=$(_pidfile "$1")
   [[ -f "$f" ]] || return 1
-  read -r pid exe <"$f" || return 1
+  read -r pid exe start <"$f" || return 1
   [[ -n "${pid:-}" && -d "/proc/$pid" ]] || return 1
   [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" == "$exe" ]] || return 1
+  # (pid files written before the start time was recorded have none)
+  [[ -z "${start:-}" || "$(_starttime "$pid")" == "$start" ]] || return 1
   printf '%s\n' "$pid"
 }
 
@@ -35,7 +46,7 @@ daemon_start() {
   # 9>&-: never hand cluster.sh's lock fd to a daemon (it would hold the lock).
   setsid "$exe" "$@" >>"$log" 2>&1 </dev/null 9>&- &
   local pid=$!
-  printf '%s %s\n' "$pid" "$exe" >"$(_pidfile "$name")"
+  printf '%s %s %s\n' "$pid" "$exe" "$(_starttime "$pid")" >"$(_pidfile "$name")"
   sleep 0.3
   kill -0 "$pid" 2>/dev/null || { tail -n 30 "$log" >&2; die "$name exited at once (log: $log)"; }
   log_info "started $name (pid $pid, log: $log)"
