@@ -72,7 +72,7 @@ controllers_up() {
     --cluster-signing-cert-file="$p/client-ca.crt" --cluster-signing-key-file="$p/client-ca.key" \
     --use-service-account-credentials=true --controllers='*' --leader-elect=false \
     --profiling=false
-  cat >"$CLUSTER_CONF/scheduler.yaml" <<YAML
+  write_conf "$CLUSTER_CONF/scheduler.yaml" <<YAML
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
@@ -88,7 +88,7 @@ YAML
 
 kubelet_up() {
   mkdir -p "$CLUSTER_DATA/kubelet"
-  cat >"$CLUSTER_CONF/kubelet.yaml" <<YAML
+  write_conf "$CLUSTER_CONF/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
@@ -125,7 +125,7 @@ YAML
 }
 
 kube_proxy_up() {
-  cat >"$CLUSTER_CONF/kube-proxy.yaml" <<YAML
+  write_conf "$CLUSTER_CONF/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection:

@@ -54,9 +54,9 @@ subjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,
 
 # _kubeconfig FILE CERTNAME: embedded-data kubeconfig (portable, one file).
 _kubeconfig() {
-  local file=$1 user=$2 tmp
-  tmp="$file.tmp"
-  cat >"$tmp" <<YAML
+  local file=$1 user=$2
+  # write_conf: unchanged files are left alone (mktemp makes them 0600).
+  write_conf "$file" <<YAML
 apiVersion: v1
 kind: Config
 clusters:
@@ -76,7 +76,6 @@ contexts:
     user: $user
 current-context: gitspace
 YAML
-  chmod 600 "$tmp" && mv "$tmp" "$file"
 }
 
 ensure_kubeconfigs() {

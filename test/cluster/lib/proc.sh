@@ -81,3 +81,14 @@ wait_for() {
   done
   return 1
 }
+
+# write_conf FILE < CONTENT: replace FILE only if the content differs. A
+# rewrite with equal content still fires inotify, and kube-proxy exits when
+# its config file changes ("content of the proxy server's configuration file
+# was updated").
+write_conf() {
+  local file=$1 tmp
+  tmp=$(mktemp "$file.XXXXXX")
+  cat >"$tmp"
+  if cmp -s "$tmp" "$file"; then rm -f "$tmp"; else mv "$tmp" "$file"; fi
+}
