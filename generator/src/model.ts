@@ -65,10 +65,15 @@ export function repoUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
+/** The URL with any user:password removed, for messages (a token must not land in a terminal log). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1***@');
+}
+
 /** Throws a one-line UserError naming the field when the clone URL is unsafe. */
 export function checkRepoUrl(url: string, field = 'repo.url'): string {
   const problem = repoUrlProblem(url);
-  if (problem) throw new UserError(`${field}: ${q(url)} ${problem}; use an https:// or ssh:// clone URL`);
+  if (problem) throw new UserError(`${field}: ${q(redactUrl(url))} ${problem}; use an https:// or ssh:// clone URL`);
   return url;
 }
 

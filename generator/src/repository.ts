@@ -8,12 +8,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from './cli.ts';
 import { DEVCONTAINER_PATH } from './devcontainer.ts';
-import { checkRepoUrl, q } from './model.ts';
+import { checkRepoUrl, q, redactUrl } from './model.ts';
 
-/** The URL with any user:password removed, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/)[^/@]*@/, '$1***@');
-}
+export { redactUrl };
+
 
 function gitEnv(): NodeJS.ProcessEnv {
   return {

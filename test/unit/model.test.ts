@@ -102,6 +102,10 @@ describe('repo URL safety', () => {
   });
 });
 
+it('messages about a refused URL never show its credentials', () => {
+  expect(() => checkRepoUrl('https://me:s3cret@h/a b')).toThrow('repo.url: "https://***@h/a b" contains whitespace');
+});
+
 describe('POSIX user names and ids', () => {
   it.each(['vscode', 'root', '_apt', 'a', 'node-1', 'x'.repeat(32)])('%s is a valid user name', (n) => {
     expect(isPosixUserName(n)).toBe(true);
