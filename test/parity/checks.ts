@@ -281,7 +281,7 @@ export const CHECKS: Check[] = [
           return [{ check: `ide: code-server workbench over HTTP (${phase})`, value: `HTTP ${a.status}${a.workbench ? ', workbench page' : ', not the workbench'}`, expected: 'HTTP 200, workbench page' }];
         }
         const banner = (await sshBanner(fwd.host, fwd.port)).replace(/^(SSH-2\.0-OpenSSH)_.*/, '$1');
-        const r = await sshRun(fwd.host, fwd.port, ctx.expected.name, ctx.ide.sshKeyFile ?? '', ['/bin/sh', '-c', 'echo "$(id -un) $(pwd)"']);
+        const r = await sshRun(fwd.host, fwd.port, ctx.expected.name, ctx.ide.sshKeyFile ?? '', ['echo "$(id -un) $(pwd)"']);
         const login = r.exitCode === 0 ? `key login: ${r.stdout.trim()}` : `key login failed: ${r.stderr.trim().split('\n').at(-1)}`;
         return [{ check: `ide: SSH (${phase})`, value: `${banner}; ${login}`, expected: `SSH-2.0-OpenSSH; key login: ${ctx.expected.name} ${ctx.expected.home}` }];
       } finally {

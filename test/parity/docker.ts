@@ -253,14 +253,17 @@ export class DockerRuntime implements Runtime {
 
   constructor(private readonly runId: string) {}
 
-  async prepare(images: string[]): Promise<void> {
+  async prepare(): Promise<void> {
     await run('docker', ['info', '--format', '{{.ServerVersion}}']);
-    for (const img of images) await run('docker', ['image', 'inspect', '--format', '{{.Id}}', img]);
     await cleanupDocker();
   }
 
   async start(c: CaseInput): Promise<Gitspace> {
     const spec = await dockerSpec(c.valuesFile, ['--release', c.name]);
+    // Nothing can be pulled here: a missing image is this case's failure, said plainly.
+    await run('docker', ['image', 'inspect', '--format', '{{.Id}}', spec.image]).catch(() => {
+      throw new Error(`image ${spec.image} is not in the Docker engine: build it with 'bash images/build.sh all'`);
+    });
     const gs = new DockerGitspace(spec, c.values, c, this.runId);
     // Leftovers of an interrupted run with the same names.
     await gs.delete();

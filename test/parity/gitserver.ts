@@ -203,9 +203,14 @@ export async function createRepo(
   }
 }
 
-/** IPv4 address of a local interface (e.g. docker0, cni0), or undefined. */
-export function interfaceAddress(name: string): string | undefined {
-  return os.networkInterfaces()[name]?.find((a) => a.family === 'IPv4')?.address;
+/**
+ * IPv4 address of a local interface (e.g. docker0, cni0), or undefined. From
+ * `ip`, not os.networkInterfaces(): libuv omits a bridge with no carrier (docker0
+ * while no container runs), and the address is still ours to bind.
+ */
+export async function interfaceAddress(name: string): Promise<string | undefined> {
+  const r = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', name], { allowFail: true });
+  return /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout)?.[1];
 }
 
 function parseArgs(argv: string[]): Map<string, string[]> {

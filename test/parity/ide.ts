@@ -40,7 +40,10 @@ export function sshBanner(host: string, port: number): Promise<string> {
   });
 }
 
-/** Runs a command over SSH with a key (no password, no agent, no known_hosts). */
+/**
+ * Runs a command over SSH with a key (no password, no agent, no known_hosts).
+ * sshd hands the joined command to the user's login shell: pass one constant string.
+ */
 export async function sshRun(host: string, port: number, user: string, keyFile: string, command: string[]) {
   return run(
     'ssh',

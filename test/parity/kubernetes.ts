@@ -165,18 +165,21 @@ export class KubernetesRuntime implements Runtime {
   };
   private loaded = new Set<string>();
 
-  async prepare(images: string[]): Promise<void> {
+  async prepare(): Promise<void> {
     await run('bash', [path.join(repoRoot, 'test/cluster/cluster.sh'), 'status'], { timeoutMs: 60_000 });
     await cleanupKubernetes();
-    for (const img of images) {
-      if (this.loaded.has(img)) continue;
-      progress(`  kubernetes: load-image ${img}`);
-      await run('bash', [path.join(repoRoot, 'test/cluster/cluster.sh'), 'load-image', img], { timeoutMs: 900_000 });
-      this.loaded.add(img);
-    }
+  }
+
+  /** cluster.sh load-image, once per image per run (it is cheap when the cluster has it). */
+  private async loadImage(image: string): Promise<void> {
+    if (this.loaded.has(image)) return;
+    progress(`  kubernetes: cluster.sh load-image ${image}`);
+    await run('bash', [path.join(repoRoot, 'test/cluster/cluster.sh'), 'load-image', image], { timeoutMs: 900_000 });
+    this.loaded.add(image);
   }
 
   async start(c: CaseInput): Promise<Gitspace> {
+    await this.loadImage(`${c.values.image?.repository}:${c.values.image?.tag}`);
     const ns = `parity-${c.name}`.slice(0, 63);
     const gs = new KubernetesGitspace(ns, c.name);
     await gs.delete(); // an interrupted run's leftovers

@@ -74,8 +74,8 @@ export interface Gitspace {
 export interface Runtime {
   readonly name: RuntimeName;
   readonly capabilities: Capabilities;
-  /** Once per suite run: make images usable, check the platform answers. */
-  prepare(images: string[]): Promise<void>;
+  /** Once per suite run: check the platform answers, remove an interrupted run's leftovers. */
+  prepare(): Promise<void>;
   /** Start a gitspace for the case, run its setup, return when the IDE answers. */
   start(c: CaseInput): Promise<Gitspace>;
 }

@@ -128,8 +128,8 @@ export async function main(argv: string[]): Promise<number> {
   const git = { username: 'gitspace', password: `parity-${randomBytes(12).toString('hex')}` };
 
   // Loopback, plus the bridges our own processes made (docker0: dockerd, cni0: the test cluster).
-  const docker0 = interfaceAddress('docker0');
-  const cni0 = interfaceAddress('cni0');
+  const docker0 = await interfaceAddress('docker0');
+  const cni0 = await interfaceAddress('cni0');
   const hosts = ['127.0.0.1', ...[docker0, cni0].filter((a): a is string => Boolean(a))];
   // One URL in the one values file: the docker0 gateway is a host address pods reach too.
   const gitHost = process.env.GITSPACE_PARITY_GIT_HOST ?? docker0;
@@ -141,15 +141,14 @@ export async function main(argv: string[]): Promise<number> {
   const all: Record<RuntimeName, () => Runtime> = { docker: () => new DockerRuntime(runId), kubernetes: () => new KubernetesRuntime() };
   const runtimes: Runtime[] = [];
   const unavailable = new Map<RuntimeName, string>();
-  const images = [...new Set(cases.map((c) => c.image))];
   for (const name of opts.runtimes) {
     const rt = all[name]();
-    progress(`${name}: preparing (${images.join(', ')})`);
+    progress(`${name}: preparing`);
     try {
-      await rt.prepare(images);
+      await rt.prepare();
       runtimes.push(rt);
     } catch (err) {
-      unavailable.set(name, errorText(err).split('\n')[0]);
+      unavailable.set(name, oneLine(err));
       progress(`${name}: UNAVAILABLE: ${errorText(err)}`);
     }
   }
@@ -159,7 +158,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     for (const [i, kase] of cases.entries()) {
       progress(`case ${i + 1}/${cases.length} ${kase.name}: ${kase.about}`);
-      const byRuntime = await runCase(kase, { work, git, server, gitHost, runtimes, unavailable, keep: opts.keep });
+      let byRuntime: Partial<Record<RuntimeName, Observation[]>>;
+      try {
+        byRuntime = await runCase(kase, { work, git, server, gitHost, runtimes, unavailable, keep: opts.keep });
+      } catch (err) {
+        // The case could not be set up (repo, values, image): a failure on every runtime.
+        progress(`  case setup FAILED: ${errorText(err)}`);
+        byRuntime = Object.fromEntries(opts.runtimes.map((rt) => [rt, [{ check: 'start', value: `ERROR: case setup: ${oneLine(err)}`, expected: 'ok' }]]));
+      }
       rows.push(...mergeRows(kase.name, byRuntime, opts.runtimes));
     }
   } finally {
