@@ -117,7 +117,8 @@ pv_recycle_once() {
     mnt=$(_pv_mnt "$name")
     # kubelet's bind mounts of this disk are gone once the pod is; if one is
     # left (pod still terminating), try again next round.
-    if (($(findmnt -n -o TARGET -S "$(findmnt -n -o SOURCE --target "$mnt")" 2>/dev/null | wc -l) > 1)); then
+    if mountpoint -q "$mnt" &&
+      (($(findmnt -n -o TARGET -S "$(findmnt -n -o SOURCE --mountpoint "$mnt")" | wc -l) > 1)); then
       continue
     fi
     _pv_umount "$name"
