@@ -115,6 +115,11 @@ BUILD_RECIPE="kube-$KUBE_VERSION-r2"
 build_kube() {
   local marker="$KUBE_BIN_DIR/.complete"
   if [[ "$(cat "$marker" 2>/dev/null)" == "$BUILD_RECIPE" ]]; then return 0; fi
+  # Replacing binaries under running daemons would make them look dead.
+  local d
+  for d in kube-apiserver kubelet etcd; do
+    daemon_running "$d" && die "the binaries must be rebuilt ($BUILD_RECIPE) but $d still runs: 'bash test/cluster/cluster.sh down' first"
+  done
   local work="$GITSPACE_CACHE/cluster/build/kube-$KUBE_VERSION"
   local out="$KUBE_BIN_DIR.tmp"
   step "building Kubernetes $KUBE_VERSION + etcd from the Go module proxy (cold: ~20 min on 2 cores; cached afterwards)"
