@@ -11,7 +11,7 @@ root=$(cd "$here/.." && pwd)
 APT_PACKAGES=(docker.io containerd runc debootstrap shellcheck bats
   containernetworking-plugins yamllint busybox-static conntrack socat iptables
   ripgrep jq fcgiwrap apache2-utils openssh-client git curl ca-certificates
-  procps iproute2 util-linux)
+  procps iproute2 util-linux e2fsprogs openssl)
 
 install_apt() {
   local missing=() p
