@@ -150,7 +150,7 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
   c=$(user_ctr)
   for u in 'ext::sh -c touch% /tmp/pwned' 'ext::sh' 'file:///etc' '/etc' './x' 'ftp://host/r.git' \
     'https://host/r.git;touch /tmp/pwned' 'https://host/$(touch /tmp/pwned)' 'https://u:secret@host/r.git' \
-    "https://host/r.git'" '--upload-pack=touch /tmp/pwned' 'git@host' 'https://host/a b'; do
+    "https://host/r.git'" '--upload-pack=touch /tmp/pwned' 'git@host' 'https://host/a b' 'http://:8080/r.git' 'https:///r.git'; do
     run docker exec -u dev -e HOME=/home/dev "$c" "$SCRIPTS/clone-repository.sh" "$u"
     [ "$status" -ne 0 ] || { echo "accepted: $u"; return 1; }
     assert_contains "$output" "REPO_URL:"

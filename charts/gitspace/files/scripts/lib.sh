@@ -70,6 +70,9 @@ validate_repo_url() {
   local url=$1
   [[ "$url" =~ ^(https?://|ssh://|git@)[^[:space:][:cntrl:]\'\"\`\$\;\|\&\<\>\\]+$ ]] ||
     die "REPO_URL: unsupported or unsafe URL $(q "$url"): use https://, http://, ssh:// or git@host:path (no spaces, quotes or shell characters)"
+  if [[ "$url" =~ ^[a-z]+:// ]] && ! [[ "$url" =~ ^[a-z]+://([^/@]*@)?([A-Za-z0-9]|\[) ]]; then
+    die "REPO_URL: $(q "$url") has no host"
+  fi
   if [[ "$url" =~ ^https?://[^/@]*:[^/@]*@ ]]; then
     die "REPO_URL: the URL carries a password; put credentials in the git credentials Secret instead (GIT_CREDENTIALS_DIR)"
   fi
