@@ -1,7 +1,6 @@
 // gitspace-chart: the command line. Each command lives in its own module; this
 // file only wires options to them and turns errors into one clear line.
 import { Command, CommanderError } from 'commander';
-import { generate } from './generate.ts';
 
 /** An error meant for the user: printed as one line, exit code 1. */
 export class UserError extends Error {}
@@ -17,6 +16,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('write values.yaml, values.schema.json, the chart README and _model.tpl from schema/')
     .option('--check', 'fail when a generated file is stale instead of writing')
     .action(async (opts: { check?: boolean }) => {
+      // Loaded only here: json-schema-to-typescript is slow to import and no other command needs it.
+      const { generate } = await import('./generate.ts');
       const stale = await generate(Boolean(opts.check));
       if (opts.check && stale.length) {
         throw new UserError(`generated files are stale: ${stale.join(', ')}; run 'npm run generate' and commit them`);
