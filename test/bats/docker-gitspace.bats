@@ -48,11 +48,14 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 ENVU=(-e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e HOME=/home/vscode)
 
-# gitspace_ctr VOL PORTS...: the Docker Gitspace container of the reference image.
+# gitspace_ctr VOL HOSTPORT:PORT|DOCKER_ARG...: the Docker Gitspace container of
+# the reference image, ports published on 127.0.0.1.
 gitspace_ctr() {
   local vol=$1 p args=()
   shift
-  for p in "$@"; do args+=(-p "127.0.0.1:$p"); done
+  for p in "$@"; do
+    if [[ "$p" =~ ^[0-9]+:[0-9]+$ ]]; then args+=(-p "127.0.0.1:$p"); else args+=("$p"); fi
+  done
   ctr_start "$IMG_GITSPACE" --user vscode -v "$vol:/home/vscode" \
     -v "$GS_DIR/creds:/gitspace/git-credentials:ro" -v "$GS_DIR/ssh:/gitspace/ssh:ro" \
     -v "$GS_DIR/hooks:/gitspace/hooks:ro" "${args[@]}"
@@ -230,4 +233,32 @@ sshu() {
   # no temp dirs left; a second start does not download again
   run docker exec "$c" find /home/vscode/.cache/JetBrains/RemoteDev/dist -mindepth 1 -maxdepth 1 -name '.*'
   assert_eq "$output" ""
+}
+
+@test "code-server with IDE_AUTH=password: login required, password from the file only (not in config, argv or HOME)" {
+  local vol c pw secret
+  vol=$(vol_create)
+  pw=$(free_port)
+  secret="cs-$(date +%s%N | sha256sum | cut -c1-20)"
+  mkdir -p "$BATS_TEST_TMPDIR/idepw"
+  printf '%s\n' "$secret" >"$BATS_TEST_TMPDIR/idepw/password"
+  c=$(gitspace_ctr "$vol" "$pw:8089" -v "$BATS_TEST_TMPDIR/idepw:/gitspace/ide:ro")
+  start_ide "$c" vs_code_web -e IDE_PORT=8089 -e GITSPACE_HOOKS_DIR=/nonexistent \
+    -e IDE_AUTH=password -e IDE_PASSWORD_FILE=/gitspace/ide/password
+  wait_http "http://127.0.0.1:$pw/healthz" || { docker exec "$c" cat /tmp/start-vs_code_web.log; return 1; }
+  run curl -fsSL -o /dev/null -w '%{url_effective}' "http://127.0.0.1:$pw/"
+  assert_contains "$output" "/login"
+  run curl -sS -o /dev/null -w '%{http_code}' -c "$BATS_TEST_TMPDIR/jar" --data-urlencode "password=wrong" "http://127.0.0.1:$pw/login"
+  run grep -c code-server-session "$BATS_TEST_TMPDIR/jar"
+  assert_eq "$output" 0
+  curl -sS -o /dev/null -c "$BATS_TEST_TMPDIR/jar" --data-urlencode "password=$secret" "http://127.0.0.1:$pw/login"
+  run curl -fsSL -b "$BATS_TEST_TMPDIR/jar" "http://127.0.0.1:$pw/"
+  assert_contains "$output" 'id="vscode-workbench-web-configuration"'
+  run docker exec "$c" cat /home/vscode/.config/code-server/config.yaml
+  assert_contains "$output" "auth: password"
+  refute_contains "$output" "$secret"
+  run docker exec -u 0 "$c" grep -rlF -- "$secret" /home/vscode
+  [ "$status" -eq 1 ]
+  run docker exec "$c" ps -eo args
+  refute_contains "$output" "$secret"
 }

@@ -182,3 +182,25 @@ listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -
   [ "$status" -ne 0 ]
   assert_contains "$output" "GITSPACE_VOLUME=/nonexistent is not mounted"
 }
+
+@test "docker-manage-user (Docker side) twice: second run changes nothing; containerEnv block replaced, not appended" {
+  local vol c before
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_UID1000" -v "$vol:/home/vscode")
+  run docker exec -u 0 -e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e HOME=/home/vscode \
+    "$c" "$SCRIPTS/gitspace-init.sh" docker-manage-user A=1 'B=two words'
+  [ "$status" -eq 0 ]
+  assert_eq "$(xroot "$c" id -u vscode):$(xroot "$c" id -g vscode)" 1000:1000
+  assert_eq "$(xroot "$c" stat -c '%u:%g %a' /home/vscode)" "1000:1000 755"
+  before=$(tree_state "$c" /home/vscode; etc_state "$c"; xroot "$c" cat /etc/profile)
+  run docker exec -u 0 -e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e HOME=/home/vscode \
+    "$c" "$SCRIPTS/gitspace-init.sh" docker-manage-user A=1 'B=two words'
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "nothing changed"
+  assert_eq "$(tree_state "$c" /home/vscode; etc_state "$c"; xroot "$c" cat /etc/profile)" "$before"
+  assert_eq "$(docker exec -u vscode "$c" bash -lc 'echo "$A|$B"')" "1|two words"
+  run docker exec -u 0 -e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e HOME=/home/vscode \
+    "$c" "$SCRIPTS/gitspace-init.sh" docker-manage-user 'BAD-NAME=x'
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "containerEnv:"
+}
