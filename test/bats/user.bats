@@ -20,6 +20,11 @@ gr() { xroot "$1" awk -F: -v g="$2" '$1 == g' /etc/group; }
     run xroot "$c" "$CU" dev 1234 1235 /home/dev
     [ "$status" -eq 0 ]
     assert_contains "$output" "creating user dev uid 1234 gid 1235"
+    if [ "$img" = "$IMG_BUSYBOX" ]; then
+      assert_contains "$output" "(with busybox tools)"
+    else
+      assert_contains "$output" "(with shadow tools)"
+    fi
     assert_eq "$(pw "$c" dev | cut -d: -f3,4,6)" "1234:1235:/home/dev" "passwd in $img"
     assert_eq "$(gr "$c" dev | cut -d: -f3)" 1235 "group in $img"
     assert_eq "$(xroot "$c" id -u dev):$(xroot "$c" id -g dev)" 1234:1235 "id in $img"

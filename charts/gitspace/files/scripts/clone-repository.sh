@@ -65,7 +65,7 @@ clone_repository() {
   [ -z "$branch" ] || clone_args+=("--branch=$branch")
   log_info "cloning $(q "$url")${branch:+ (branch $(q "$branch"))} into $(q "$dest")"
   local out rc=0
-  out=$(GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}" \
+  out=$(GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new}" \
     git "${args[@]}" "${clone_args[@]}" -- "$url" "$tmpdir/$name" 2>&1) || rc=$?
   if [ "$rc" -ne 0 ]; then
     rm -rf "$tmpdir"

@@ -195,7 +195,7 @@ create_or_update_user() {
   if [ -z "$cur_uid" ]; then
     shell=/bin/sh
     [ -x /bin/bash ] && shell=/bin/bash
-    log_info "creating user $(q "$user") uid $uid gid $gid ($(q "$group")) home $(q "$home") shell $shell"
+    log_info "creating user $(q "$user") uid $uid gid $gid ($(q "$group")) home $(q "$home") shell $shell (with $TOOLS tools)"
     if [ "$TOOLS" = shadow ]; then
       # -M: HOME is the volume, prepared by seed-home, never made here.
       useradd -M -N -u "$uid" -g "$gid" -d "$home" -s "$shell" "$user"

@@ -34,6 +34,12 @@ fsgroup_bits() {
   fi
 }
 
+# _chown OWNER PATH...: as root only. In security.mode restricted, seeding
+# runs as the user: cp keeps modes, and everything is the user's anyway.
+_chown() {
+  if [ "$(id -u)" = 0 ]; then chown -h "$@"; fi
+}
+
 # seed_home SRC DST UID GID: see the header. UID:GID own DST/.gitspace.
 seed_home() {
   [ $# -eq 4 ] || die "usage: seed_home SRC DST UID GID"
@@ -53,7 +59,7 @@ seed_home() {
     log_info "volume $(q "$dst") is not empty: not seeding (Docker copy-up does not touch a non-empty volume)"
     mkdir -p "$state"
     printf 'skipped: volume not empty at first start\n' | write_file_atomic "$state/seeded" 0644
-    chown -h "$uid:$gid" "$state" "$state/seeded"
+    _chown "$uid:$gid" "$state" "$state/seeded"
     return 0
   fi
   local fsg
@@ -74,11 +80,11 @@ seed_home() {
     local owner mode
     owner=$(stat -c '%u:%g' "$src")
     mode=$(stat -c '%a' "$src")
-    chown "$owner" "$dst"
+    _chown "$owner" "$dst"
     chmod "$(printf '%o' $((8#$mode | 8#$fsg)))" "$dst"
   else
     log_info "the image has no $(q "$src"): volume left empty (nothing to seed)"
-    chown "$uid:$gid" "$dst"
+    _chown "$uid:$gid" "$dst"
     chmod "$(printf '%o' $((8#755 | 8#$fsg)))" "$dst"
   fi
   {
@@ -87,7 +93,7 @@ seed_home() {
     [ -d "$src" ] && (cd "$src" && find . -mindepth 1 -maxdepth 1 -printf '%P\n' | LC_ALL=C sort)
   } | write_file_atomic "$state/seeded" 0644
   rm -f "$state/seeding"
-  chown -h "$uid:$gid" "$state" "$state/seeded"
+  _chown "$uid:$gid" "$state" "$state/seeded"
   log_info "HOME seeded"
 }
 

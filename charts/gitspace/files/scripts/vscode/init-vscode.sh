@@ -17,8 +17,10 @@ CODE_SERVER_BIN="${CODE_SERVER_BIN:-code-server}"
 # ide_extensions: $IDE_EXTENSIONS (comma/space separated publisher.name[@version]
 # or /absolute/path.vsix), validated, one per line.
 ide_extensions() {
-  local e
-  for e in ${IDE_EXTENSIONS//,/ }; do
+  local e exts=()
+  # read -a, not an unquoted expansion: no globbing of user input.
+  IFS=$', \t\n' read -r -a exts <<<"${IDE_EXTENSIONS:-}" || true
+  for e in "${exts[@]}"; do
     [[ "$e" =~ ^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9._-]*(@[0-9A-Za-z.+-]+)?$ || "$e" =~ ^/[A-Za-z0-9._/-]+\.vsix$ ]] ||
       die "IDE_EXTENSIONS: $(q "$e") is not publisher.name[@version] or /path/to/file.vsix"
     printf '%s\n' "$e"
