@@ -176,7 +176,7 @@ build_gitspace() {
   else
     : >"$ctx/build-ca.crt"
   fi
-  log_info "context ready: node $node_version from $node_prefix; code-server $CODE_SERVER_VERSION from npm (cold: ~10 min)"
+  log_info "context ready: node $node_version from $node_prefix; code-server $CODE_SERVER_VERSION from npm (a cold build takes minutes; dockerd's layer cache makes a rebuild quick)"
   local args=(--build-arg "BASE=$BASE_IMAGE" --build-arg "CODE_SERVER_VERSION=$CODE_SERVER_VERSION")
   _docker_build "$IMAGE_RUNTIME" "$hash" "$ctx" --target runtime "${args[@]}"
   _docker_build "$IMAGE_GITSPACE" "$hash" "$ctx" "${args[@]}"
