@@ -33,5 +33,7 @@ if wants_runtime kubernetes "$@"; then
   step "parity: local Kubernetes cluster"
   bash test/cluster/cluster.sh up >/dev/null
 fi
+step "parity: the suite's own tests (report verdicts, git server)"
+npx vitest run --config test/parity/selftest/vitest.config.ts
 step "parity: suite"
 exec npx tsx test/parity/suite.ts "$@"

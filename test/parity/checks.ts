@@ -295,7 +295,11 @@ export const CHECKS: Check[] = [
     async run(ctx) {
       // The password goes in on stdin; grep reads the whole HOME (repo .git/config included).
       const files = await sh(ctx, 'pw=$(cat); grep -rlsF -e "$pw" "$HOME" 2>/dev/null || true', [], ctx.git.password);
-      const auth = ctx.gitServer.requests.slice(ctx.requestsFrom).filter((r) => r.repo === `${ctx.repoName}.git` && r.status === 200);
+      // This gitspace's own requests (the other runtime may clone the same repo at the same time).
+      const from = await ctx.gs.clientAddress();
+      const auth = ctx.gitServer.requests
+        .slice(ctx.requestsFrom)
+        .filter((r) => r.repo === `${ctx.repoName}.git` && r.status === 200 && r.from === from);
       return [
         { check: 'git: credentials in files under HOME', value: files ? `found in ${files.split('\n').join(', ')}` : 'none', expected: 'none' },
         {

@@ -229,6 +229,10 @@ class DockerGitspace implements Gitspace {
       .map((m) => ({ destination: m.Destination, readOnly: !m.RW }));
   }
 
+  async clientAddress(): Promise<string> {
+    return (await this.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', this.container])).stdout.trim();
+  }
+
   async diagnostics(): Promise<string> {
     const parts: string[] = [];
     const add = async (title: string, args: string[]) => {

@@ -28,6 +28,8 @@ export interface GitRequest {
   repo: string;
   user: string;
   status: number;
+  /** Client address: tells apart two gitspaces cloning the same repo at once. */
+  from: string;
 }
 
 export interface GitServer {
@@ -69,7 +71,8 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
     const url = new URL(req.url ?? '/', 'http://gitserver');
     const m = /^\/([A-Za-z0-9._-]+\.git)(\/.*)?$/.exec(url.pathname);
     const repo = m?.[1] ?? '';
-    const done = (status: number, user = '') => requests.push({ repo, user, status });
+    const from = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const done = (status: number, user = '') => requests.push({ repo, user, status, from });
     if (!m || repo.startsWith('.') || !(await exists(path.join(opts.root, repo)))) {
       res.writeHead(404).end('no such repository\n');
       return done(404);

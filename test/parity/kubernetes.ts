@@ -140,6 +140,10 @@ class KubernetesGitspace implements Gitspace {
       .map((m) => ({ destination: m.mountPath, readOnly: Boolean(m.readOnly) }));
   }
 
+  async clientAddress(): Promise<string> {
+    return (await kubectl(['get', 'pod', '-n', this.ns, this.pod, '-o', 'jsonpath={.status.podIP}'])).stdout.trim();
+  }
+
   async diagnostics(): Promise<string> {
     const parts: string[] = [];
     const add = async (title: string, args: string[]) => {

@@ -67,6 +67,8 @@ export interface Gitspace {
   portAccess(containerPort: number): Promise<Forward>;
   /** The platform's own view of the volume's mount points in the main container. */
   describeMounts(): Promise<VolumeMount[]>;
+  /** The address the gitspace's traffic to the git server comes from (its container / pod IP). */
+  clientAddress(): Promise<string>;
   /** Logs and state for a failure report. */
   diagnostics(): Promise<string>;
 }

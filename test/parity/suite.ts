@@ -3,7 +3,7 @@
 // volumes and namespaces deleted after it. Prints a side-by-side Markdown
 // table on stdout, writes parity-report.json, exits 1 on any failing row.
 //
-//   tsx test/parity/suite.ts [--case NAME…] [--runtime docker|kubernetes…] [--report FILE] [--keep]
+//   tsx test/parity/suite.ts [--case NAME…] [--runtime docker|kubernetes…] [--report FILE] [--keep] [--sequential]
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,10 +24,11 @@ interface Options {
   runtimes: RuntimeName[];
   report: string;
   keep: boolean;
+  sequential: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { cases: [], runtimes: [], report: path.join(repoRoot, 'parity-report.json'), keep: false };
+  const o: Options = { cases: [], runtimes: [], report: path.join(repoRoot, 'parity-report.json'), keep: false, sequential: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -42,8 +43,9 @@ function parseOptions(argv: string[]): Options {
       o.runtimes.push(r);
     } else if (a === '--report') o.report = path.resolve(next());
     else if (a === '--keep') o.keep = true;
+    else if (a === '--sequential') o.sequential = true;
     else if (a === '--all') o.cases = [];
-    else throw new Error(`unknown option ${a}; usage: suite.ts [--case NAME…] [--runtime docker|kubernetes…] [--report FILE] [--keep]`);
+    else throw new Error(`unknown option ${a}; usage: suite.ts [--case NAME…] [--runtime docker|kubernetes…] [--report FILE] [--keep] [--sequential]`);
   }
   for (const c of o.cases) if (!CASES.some((k) => k.name === c)) throw new Error(`--case: no case ${c}; cases: ${CASES.map((k) => k.name).join(', ')}`);
   if (!o.runtimes.length) o.runtimes = ['docker', 'kubernetes'];
@@ -160,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
       progress(`case ${i + 1}/${cases.length} ${kase.name}: ${kase.about}`);
       let byRuntime: Partial<Record<RuntimeName, Observation[]>>;
       try {
-        byRuntime = await runCase(kase, { work, git, server, gitHost, runtimes, unavailable, keep: opts.keep });
+        byRuntime = await runCase(kase, { work, git, server, gitHost, runtimes, unavailable, keep: opts.keep, sequential: opts.sequential });
       } catch (err) {
         // The case could not be set up (repo, values, image): a failure on every runtime.
         progress(`  case setup FAILED: ${errorText(err)}`);
@@ -197,6 +199,7 @@ interface Shared {
   runtimes: Runtime[];
   unavailable: Map<RuntimeName, string>;
   keep: boolean;
+  sequential: boolean;
 }
 
 async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<RuntimeName, Observation[]>>> {
@@ -250,7 +253,12 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     imageHomeFiles: await imageHomeFiles(kase.image, kase.expected.home),
     hooks: kase.hooks,
   };
-  for (const rt of s.runtimes) byRuntime[rt.name] = await runOnRuntime(rt, input, base, s.server, s.keep);
+  // The runtimes of one case run side by side (cases stay sequential): most of a start is waiting.
+  if (s.sequential) {
+    for (const rt of s.runtimes) byRuntime[rt.name] = await runOnRuntime(rt, input, base, s.server, s.keep);
+  } else {
+    await Promise.all(s.runtimes.map(async (rt) => (byRuntime[rt.name] = await runOnRuntime(rt, input, base, s.server, s.keep))));
+  }
   return byRuntime;
 }
 
