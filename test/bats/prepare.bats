@@ -70,6 +70,13 @@ listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -
   assert_contains "$output" "no walk"
   refute_contains "$output" "re-owning"
   assert_eq "$(tree_state "$c" /gitspace; etc_state "$c")" "$before" "volume, passwd and group after a second prepare"
+  # Proof that a restart does not walk HOME: 5000 entries with another owner
+  # appear after the first start; the next prepare leaves them alone (Docker
+  # Gitspace likewise only chowns when HOME's own owner is wrong).
+  xroot "$c" bash -c 'mkdir /gitspace/volume/many && cd /gitspace/volume/many && touch f{1..5000} && chown -R 4242:4242 /gitspace/volume/many'
+  run prep "$c"
+  assert_contains "$output" "no walk"
+  assert_eq "$(xroot "$c" find /gitspace/volume/many -user 4242 | wc -l)" 5001
 }
 
 @test "a volume with only lost+found counts as empty (what mkfs leaves)" {
