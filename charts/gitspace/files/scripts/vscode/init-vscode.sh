@@ -44,7 +44,9 @@ YAML
 # code_server_extensions: install what IDE_EXTENSIONS names and is not yet
 # installed. A failure (e.g. no marketplace reachable) is logged, not fatal.
 code_server_extensions() {
-  local installed e id
+  local installed e id wanted
+  # Validate all first: a die inside <(...) would not stop us.
+  wanted=$(ide_extensions)
   installed=$("$CODE_SERVER_BIN" --list-extensions 2>/dev/null || true)
   while IFS= read -r e; do
     [ -n "$e" ] || continue
@@ -54,7 +56,7 @@ code_server_extensions() {
     fi
     log_info "installing extension $e"
     "$CODE_SERVER_BIN" --install-extension "$e" >&2 || log_warn "extension $e could not be installed (the IDE starts without it)"
-  done < <(ide_extensions)
+  done <<<"$wanted"
 }
 
 # init_vscode_web: config + extensions (IDE_PORT, IDE_AUTH, IDE_PASSWORD_FILE).
@@ -92,15 +94,17 @@ code_server_run() {
 # init_vscode_desktop REPO_DIR: extension recommendations for the desktop
 # client (only when the repo has no .vscode/extensions.json of its own).
 init_vscode_desktop() {
-  local repo=$1 file list='' e
+  local repo=$1 file list='' e wanted
   mkdir -p "$HOME/.vscode-server"
   if [ -z "${IDE_EXTENSIONS:-}" ] || [ ! -d "$repo" ]; then return 0; fi
+  wanted=$(ide_extensions)
   file="$repo/.vscode/extensions.json"
   [ -e "$file" ] && return 0
   while IFS= read -r e; do
+    [ -n "$e" ] || continue
     [[ "$e" == /* ]] && continue
     list+="${list:+, }\"${e%@*}\""
-  done < <(ide_extensions)
+  done <<<"$wanted"
   mkdir -p "$repo/.vscode"
   printf '{"recommendations": [%s]}\n' "$list" | write_file_atomic "$file" 0644
   log_info "wrote extension recommendations to $(q "$file")"
@@ -109,7 +113,11 @@ init_vscode_desktop() {
 if ! _is_sourced; then
   case "${1:-}" in
     web) init_vscode_web ;;
-    desktop) init_vscode_desktop "$HOME/${REPO_NAME:-}" ;;
+    desktop)
+      [ -n "${REPO_NAME:-}" ] || die "REPO_NAME is required for vscode/init-vscode.sh desktop"
+      validate_repo_name "$REPO_NAME"
+      init_vscode_desktop "$HOME/$REPO_NAME"
+      ;;
     *) die "usage: vscode/init-vscode.sh web|desktop" ;;
   esac
 fi
