@@ -182,12 +182,16 @@ class DockerGitspace implements Gitspace {
     await this.waitIde();
   }
 
+  /**
+   * Waits like kubelet's tcpSocket probe: a connection to the container's own
+   * address (on the docker0 bridge). Not the published port: docker-proxy
+   * accepts connections there before anything listens in the container.
+   */
   private async waitIde(): Promise<void> {
-    const fwd = await this.portAccess(this.idePort);
     await waitFor(`the IDE (${this.ideProtocol}) on ${this.container}:${this.idePort}`, 300_000, async () => {
       const running = (await this.docker(['inspect', '-f', '{{.State.Running}}', this.container])).stdout.trim();
       if (running !== 'true') throw new Error(`container ${this.container} is not running`);
-      return (await ideAnswers(this.ideProtocol, fwd.host, fwd.port)) ? true : undefined;
+      return (await ideAnswers(this.ideProtocol, await this.clientAddress(), this.idePort)) ? true : undefined;
     }, 2000);
   }
 

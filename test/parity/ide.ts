@@ -66,13 +66,27 @@ export async function sshRun(host: string, port: number, user: string, keyFile: 
   );
 }
 
-/** True once the IDE port answers the way its protocol should. */
+/** True when a TCP connection to host:port opens within 5s. */
+export function tcpOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(5000, () => done(false));
+    s.on('connect', () => done(true));
+    s.on('error', () => done(false));
+  });
+}
+
+/**
+ * Readiness, the way the chart's probe sees it: the port accepts a connection
+ * (an SSH IDE must also send its banner). Never an HTTP GET: loading the
+ * workbench makes code-server write into HOME (~/.cache/Microsoft), which
+ * would then show up on one runtime only.
+ */
 export async function ideAnswers(protocol: 'http' | 'ssh', host: string, port: number): Promise<boolean> {
   if (protocol === 'ssh') return (await sshBanner(host, port)).startsWith('SSH-');
-  try {
-    const a = await httpGet(host, port);
-    return a.status === 200;
-  } catch {
-    return false;
-  }
+  return tcpOpen(host, port);
 }
