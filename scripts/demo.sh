@@ -51,16 +51,17 @@ bridge_ip() { ip -4 -o addr show dev "$1" 2>/dev/null | sed -n 's/.* inet \([0-9
 # git_server: the loopback git server (git http-backend behind basic auth),
 # started once in the background and reused; its pid in $DEMO_DIR/gitserver.pid.
 git_server() {
-  local pidfile="$DEMO_DIR/gitserver.pid" pwfile="$DEMO_DIR/git-password" hosts=(--host 127.0.0.1) ip
+  local pidfile="$DEMO_DIR/gitserver.pid" pwfile="$DEMO_DIR/git-password" addrs=(127.0.0.1) hosts=() ip a
   mkdir -p "$DEMO_DIR/git"
   if [[ ! -s "$pwfile" ]]; then
     (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$pwfile")
   fi
   for dev in docker0 cni0; do
     ip=$(bridge_ip "$dev")
-    [[ -z "$ip" ]] || hosts+=(--host "$ip")
+    [[ -z "$ip" ]] || addrs+=("$ip")
   done
-  if pid_alive "$pidfile" && curl -fsS -o /dev/null "http://127.0.0.1:$GIT_PORT/$REPO.git/info/refs?service=git-upload-pack" -u "gitspace:$(cat "$pwfile")"; then
+  for a in "${addrs[@]}"; do hosts+=(--host "$a"); done
+  if pid_alive "$pidfile" && curl -fsS -o /dev/null "http://127.0.0.1:$GIT_PORT/$REPO.git/info/refs?service=git-upload-pack" -u "gitspace:$(cat "$pwfile")" 2>/dev/null; then
     log_info "git server already running (pid $(cat "$pidfile"), port $GIT_PORT)"
   else
     stop_pid "$pidfile"
@@ -72,11 +73,11 @@ git_server() {
       >>"$DEMO_DIR/gitserver.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     for _ in $(seq 1 30); do
-      curl -fsS -o /dev/null -u "gitspace:$(cat "$pwfile")" "http://127.0.0.1:$GIT_PORT/$REPO.git/info/refs?service=git-upload-pack" && break
+      curl -fsS -o /dev/null -u "gitspace:$(cat "$pwfile")" "http://127.0.0.1:$GIT_PORT/$REPO.git/info/refs?service=git-upload-pack" 2>/dev/null && break
       sleep 1
     done
     pid_alive "$pidfile" || { tail -n 20 "$DEMO_DIR/gitserver.log" >&2; die "git server did not start (log: $DEMO_DIR/gitserver.log)"; }
-    log_info "git server started (pid $(cat "$pidfile"), ${hosts[*]//--host /} port $GIT_PORT; log $DEMO_DIR/gitserver.log)"
+    log_info "git server started (pid $(cat "$pidfile"), port $GIT_PORT on ${addrs[*]}; log $DEMO_DIR/gitserver.log)"
   fi
 }
 
@@ -91,7 +92,7 @@ install() {
 port_forward() {
   local name=$1 svc=$2 lport=$3 rport=$4 pidfile="$DEMO_DIR/port-forward-$1.pid"
   stop_pid "$pidfile"
-  setsid kubectl port-forward -n "$NS" "svc/$svc" --address 127.0.0.1 "$lport:$rport" >>"$DEMO_DIR/port-forward-$name.log" 2>&1 </dev/null &
+  setsid kubectl --kubeconfig "$GITSPACE_KUBECONFIG" port-forward -n "$NS" "svc/$svc" --address 127.0.0.1 "$lport:$rport" >>"$DEMO_DIR/port-forward-$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 20); do
     grep -q "Forwarding from 127.0.0.1:$lport" "$DEMO_DIR/port-forward-$name.log" 2>/dev/null && return 0
