@@ -15,10 +15,13 @@ case ":$PATH:" in *":$GITSPACE_BIN:"*) ;; *) export PATH="$GITSPACE_BIN:$PATH" ;
 # The cluster harness writes its kubeconfig here; tests and the demo read it.
 export GITSPACE_KUBECONFIG="${GITSPACE_KUBECONFIG:-$GITSPACE_CACHE/cluster/kubeconfig}"
 
-# Pinned tool versions: bump here, caches re-key themselves.
-HELM_VERSION="v3.22.0"
-HELM_UNITTEST_VERSION="v1.1.2"
-CT_VERSION="v3.14.0"
+# Pinned tool versions: bump here, caches re-key themselves (used by setup.sh).
+# shellcheck disable=SC2034
+{
+  HELM_VERSION="v3.22.0"
+  HELM_UNITTEST_VERSION="v1.1.2"
+  CT_VERSION="v3.14.0"
+}
 
 _ts() { date -u '+%H:%M:%S'; }
 log_info() { printf '[%s] %s\n' "$(_ts)" "$*" >&2; }
@@ -27,15 +30,16 @@ die() { printf '[%s] ERROR: %s\n' "$(_ts)" "$*" >&2; exit 1; }
 # step NAME: a visible progress line for long steps.
 step() { printf '\n[%s] ==> %s\n' "$(_ts)" "$*" >&2; }
 
-# go_install_cached NAME VERSION PKG: builds PKG@VERSION once into the cache
-# and links NAME into $GITSPACE_BIN.
+# go_install_cached NAME VERSION PKG [LDFLAGS]: builds PKG@VERSION once into
+# the cache and links NAME into $GITSPACE_BIN. VERSION is the cache key: put
+# anything that changes the binary (e.g. ldflags) into it.
 go_install_cached() {
-  local name=$1 version=$2 pkg=$3
+  local name=$1 version=$2 pkg=$3 ldflags=${4:-}
   local dir="$GITSPACE_CACHE/tools/$name-$version"
   if [[ ! -x "$dir/$name" ]]; then
     log_info "building $name $version from the Go module proxy (once per machine)"
     mkdir -p "$dir.tmp"
-    GOBIN="$dir.tmp" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+    GOBIN="$dir.tmp" GOFLAGS=-buildvcs=false go install -ldflags "$ldflags" "$pkg@${version%%+*}"
     local built
     built=$(find "$dir.tmp" -maxdepth 1 -type f | head -n 1)
     [[ -n "$built" ]] || die "go install $pkg@$version produced no binary"
@@ -75,10 +79,10 @@ docker_up() {
   mkdir -p "$GITSPACE_CACHE"
   # setsid: the engine outlives the shell that started it, like a service.
   setsid dockerd >>"$GITSPACE_CACHE/dockerd.log" 2>&1 < /dev/null &
-  local i
-  for i in $(seq 1 60); do
+  local waited=0
+  while (( waited < 60 )); do
     docker info >/dev/null 2>&1 && return 0
-    sleep 1
+    sleep 1; waited=$((waited + 1))
   done
   tail -n 30 "$GITSPACE_CACHE/dockerd.log" >&2
   die "dockerd did not answer within 60s (log above)"

@@ -24,8 +24,20 @@ install_apt() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Built like helm's own release: the version string, and the default
+# Kubernetes version for offline rendering (helm template, lint) taken from the
+# k8s.io modules helm is built against, as helm's Makefile does. Without them
+# helm reports "v3.22" and renders offline as Kubernetes 1.20.
 install_helm() {
-  go_install_cached helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+  local gomod minor
+  gomod=$(cd /tmp && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  minor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$gomod")
+  [[ -n "$minor" ]] || die "cannot read helm's k8s.io/client-go version from $gomod"
+  local h=helm.sh/helm/v3
+  go_install_cached helm "$HELM_VERSION+k8s1.$minor" "$h/cmd/helm" \
+    "-X $h/internal/version.version=$HELM_VERSION -X $h/internal/version.gitTreeState=clean \
+-X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$minor \
+-X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$minor"
 }
 
 # helm-unittest has no prebuilt download here: build its binary and lay out
