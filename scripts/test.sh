@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 cd "$root"
 
-ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster parity)
+ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster e2e parity)
 declare -a PASSED=() FAILED=()
 
 stage_generated() { node bin/gitspace-chart.js generate --check; }
@@ -32,6 +32,9 @@ stage_chart() {
 stage_image() { docker_up && bash images/build.sh all; }
 stage_bats() { bash test/bats/run.sh; }
 stage_cluster() { bash test/cluster/cluster.sh up && bash test/cluster/smoke.sh; }
+stage_e2e() {
+  bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0 && bash test/chart/e2e.sh
+}
 stage_parity() { bash scripts/parity.sh; }
 
 run_stage() {
