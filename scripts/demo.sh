@@ -92,7 +92,7 @@ install() {
 port_forward() {
   local name=$1 svc=$2 lport=$3 rport=$4 pidfile="$DEMO_DIR/port-forward-$1.pid"
   stop_pid "$pidfile"
-  setsid kubectl --kubeconfig "$GITSPACE_KUBECONFIG" port-forward -n "$NS" "svc/$svc" --address 127.0.0.1 "$lport:$rport" >>"$DEMO_DIR/port-forward-$name.log" 2>&1 </dev/null &
+  setsid kubectl --kubeconfig "$GITSPACE_KUBECONFIG" port-forward -n "$NS" "svc/$svc" --address 127.0.0.1 "$lport:$rport" >"$DEMO_DIR/port-forward-$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 20); do
     grep -q "Forwarding from 127.0.0.1:$lport" "$DEMO_DIR/port-forward-$name.log" 2>/dev/null && return 0
@@ -139,7 +139,8 @@ main() {
   kubectl get pods -n "$NS" -l "app.kubernetes.io/instance=$RELEASE"
   port_forward ide "$RELEASE-gitspace" "$IDE_LOCAL_PORT" 8089
   local url="http://127.0.0.1:$IDE_LOCAL_PORT/?folder=/home/vscode/$REPO"
-  curl -fsS -o /dev/null "$url" || die "the IDE does not answer at $url (log: $DEMO_DIR/port-forward-ide.log)"
+  curl -fsS -o /dev/null --retry 10 --retry-connrefused --retry-delay 1 "$url" ||
+    die "the IDE does not answer at $url (log: $DEMO_DIR/port-forward-ide.log)"
 
   local ssh_line
   if $SSH; then
