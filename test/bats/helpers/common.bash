@@ -1,11 +1,14 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the names below are used by the .bats files.)
 # Shared helpers for the bats files: containers with the tree's scripts
 # mounted where the chart mounts them, and cleanup of what each test made.
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 SCRIPTS_SRC="$REPO_ROOT/charts/gitspace/files/scripts"
 SCRIPTS=/usr/local/gitspace/scripts
-IMAGE_TAG=0.1.0
+# Same tag rule as images/build.sh: the chart's appVersion, else 0.1.0.
+IMAGE_TAG=$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p' "$REPO_ROOT/charts/gitspace/Chart.yaml" 2>/dev/null)
+IMAGE_TAG=${IMAGE_TAG:-0.1.0}
 IMG_GITSPACE="gitspace-chart/gitspace:$IMAGE_TAG"
 IMG_DEBIAN="gitspace-chart/test-debian:$IMAGE_TAG"
 IMG_BUSYBOX="gitspace-chart/test-busybox:$IMAGE_TAG"
@@ -28,7 +31,8 @@ ctr_start() {
 
 # vol_create: a new named Docker volume; prints its name.
 vol_create() {
-  local name="gs-bats-vol-$(date +%s%N | tail -c 10)-$RANDOM"
+  local name
+  name="gs-bats-vol-$(date +%s%N | tail -c 10)-$RANDOM"
   docker volume create --label "$TEST_LABEL" "$name" >/dev/null
   printf '%s\n' "$name" >>"$BATS_TEST_TMPDIR/.volumes"
   printf '%s\n' "$name"

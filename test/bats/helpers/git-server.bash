@@ -14,7 +14,7 @@ git_server_fixtures() {
   printf '%s\n' "$GIT_PASSWORD" >"$d/password"
   w=$(mktemp -d)
   (
-    cd "$w"
+    cd "$w" || exit 1
     export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.invalid
     git init -q -b main plain && cd plain && echo hello >README && git add README && git commit -qm init &&
       git checkout -qb dev && echo dev >DEV && git add DEV && git commit -qm dev && git checkout -q main && cd ..
@@ -37,8 +37,8 @@ git_server_start() {
     --port-file "$pf" --user gituser --password-file "$d/password" --static "$d/static" \
     --slow-ms "$slow" >>"$d/server.log" 2>&1 &
   echo $! >"$d/server-$bind-$slow.pid"
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     [ -s "$pf" ] && { cat "$pf"; return 0; }
     sleep 0.1
   done
@@ -50,6 +50,6 @@ git_server_start() {
 git_server_stop() {
   local f
   for f in "$1"/server-*.pid; do
-    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+    if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
   done
 }

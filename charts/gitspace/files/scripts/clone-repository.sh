@@ -70,7 +70,8 @@ clone_repository() {
   if [ "$rc" -ne 0 ]; then
     rm -rf "$tmpdir"
     [ -z "$out" ] || printf '%s\n' "$out" >&2
-    if printf '%s' "$out" | grep -qiE 'authentication failed|could not read (username|password)|terminal prompts disabled|403|401'; then
+    local lower=${out,,}
+    if [[ "$lower" =~ authentication\ failed|could\ not\ read\ (username|password)|terminal\ prompts\ disabled|\ 40[13] ]]; then
       die "clone of $(q "$url") failed: authentication failed; check the username and password files in GIT_CREDENTIALS_DIR=$(q "${GIT_CREDENTIALS_DIR:-}") (the repo Secret)"
     fi
     die "clone of $(q "$url") failed (git exit code $rc, output above)"
@@ -85,7 +86,9 @@ clone_repository() {
 # ensure_safe_directory DIR: git refuses repos owned by another uid (e.g.
 # after a uid change); trust the gitspace's own repo once, idempotently.
 ensure_safe_directory() {
-  if ! git config --global --get-all safe.directory 2>/dev/null | grep -qxF -- "$1"; then
+  local have
+  have=$(git config --global --get-all safe.directory 2>/dev/null || true)
+  if [[ $'\n'"$have"$'\n' != *$'\n'"$1"$'\n'* ]]; then
     git config --global --add safe.directory "$1"
     log_info "git safe.directory += $(q "$1")"
   fi

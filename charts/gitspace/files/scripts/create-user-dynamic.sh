@@ -45,11 +45,13 @@ _free_id() {
     END { for (i = min; ; i++) if (!(i in used) && i != avoid) { print i; exit } }' "$1"
 }
 
-# _user_tools: "shadow" or "busybox"; dies when neither is there.
+# _user_tools: "shadow" or "busybox"; dies when neither is there. (No
+# `cmd | grep -q` under pipefail: grep exiting early makes cmd die of SIGPIPE
+# and the pipeline fail at random.)
 _user_tools() {
   if command -v useradd >/dev/null 2>&1 && command -v usermod >/dev/null 2>&1; then
     echo shadow
-  elif command -v adduser >/dev/null 2>&1 && adduser --help 2>&1 | grep -qi busybox; then
+  elif command -v adduser >/dev/null 2>&1 && [[ "$(adduser --help 2>&1 || true)" == *BusyBox* ]]; then
     echo busybox
   else
     die "no user management tools: need shadow-utils (useradd, usermod, groupadd) or busybox (adduser, addgroup)"

@@ -51,7 +51,7 @@ code_server_extensions() {
   while IFS= read -r e; do
     [ -n "$e" ] || continue
     id=${e%@*}
-    if [[ "$e" != /* ]] && printf '%s\n' "$installed" | grep -qixF -- "$id"; then
+    if [[ "$e" != /* && $'\n'"${installed,,}"$'\n' == *$'\n'"${id,,}"$'\n'* ]]; then
       continue
     fi
     log_info "installing extension $e"
