@@ -18,6 +18,8 @@
 #   GITSPACE_NODE_PREFIX  Node 20 install to copy (default: prefix of `node` on
 #                         PATH; needs bin/node, include/node, lib/node_modules/npm)
 #   GITSPACE_DEBIAN_MIRROR  default http://deb.debian.org/debian
+#   GITSPACE_NO_CACHE=1   rebuild every image from scratch (docker build
+#                         --no-cache; the rootfs tarball is still reused)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,6 +61,7 @@ _hash_inputs() {
 # _image_has_inputs IMAGE HASH: true when dockerd already has IMAGE built
 # from exactly these inputs.
 _image_has_inputs() {
+  [[ "${GITSPACE_NO_CACHE:-}" != 1 ]] || return 1
   local got
   got=$(docker image inspect -f "{{ index .Config.Labels \"$INPUTS_LABEL\" }}" "$1" 2>/dev/null) || return 1
   [[ "$got" == "$2" ]]
@@ -71,7 +74,9 @@ _docker_build() {
   shift 3
   local log="$IMG_CACHE/build-${image//[\/:]/_}.log"
   log_info "docker build $image (log: $log)"
-  if ! DOCKER_BUILDKIT=0 docker build --label "$INPUTS_LABEL=$hash" -t "$image" "$@" "$ctx" >"$log" 2>&1; then
+  local nocache=()
+  [[ "${GITSPACE_NO_CACHE:-}" != 1 ]] || nocache=(--no-cache)
+  if ! DOCKER_BUILDKIT=0 docker build "${nocache[@]}" --label "$INPUTS_LABEL=$hash" -t "$image" "$@" "$ctx" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     die "docker build of $image failed (full log: $log)"
   fi
@@ -148,6 +153,7 @@ _node_prefix() {
 # build_gitspace: gitspace-chart/gitspace (and its runtime stage, which the
 # uid-1000 test image builds on).
 build_gitspace() {
+  [[ -z "${GITSPACE_BUILT_GITSPACE:-}" ]] || return 0 # once per run
   ensure_base
   local node_prefix node_version hash
   node_prefix=$(_node_prefix)
@@ -157,6 +163,7 @@ build_gitspace() {
   step "image $IMAGE_GITSPACE (inputs $hash)"
   if _image_has_inputs "$IMAGE_GITSPACE" "$hash" && _image_has_inputs "$IMAGE_RUNTIME" "$hash"; then
     log_info "up to date"
+    GITSPACE_BUILT_GITSPACE=1
     return 0
   fi
   local ctx
@@ -180,6 +187,7 @@ build_gitspace() {
   local args=(--build-arg "BASE=$BASE_IMAGE" --build-arg "CODE_SERVER_VERSION=$CODE_SERVER_VERSION")
   _docker_build "$IMAGE_RUNTIME" "$hash" "$ctx" --target runtime "${args[@]}"
   _docker_build "$IMAGE_GITSPACE" "$hash" "$ctx" "${args[@]}"
+  GITSPACE_BUILT_GITSPACE=1
   log_info "built $IMAGE_GITSPACE ($(docker image inspect -f '{{.Size}}' "$IMAGE_GITSPACE" | awk '{printf "%d MB", $1/1e6}'))"
 }
 
