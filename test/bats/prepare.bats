@@ -211,3 +211,21 @@ listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -
   [ "$status" -ne 0 ]
   assert_contains "$output" "containerEnv:"
 }
+
+@test "security.mode restricted: prepare as the user (no root) seeds without chown and keeps the image's passwd" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  # What fsGroup gives the user on a fresh volume: a group-writable, setgid root.
+  xroot "$c" sh -c 'chgrp 1000 /gitspace/volume && chmod 2775 /gitspace/volume'
+  run docker exec -u 1000:1000 "${PREP_ENV[@]}" -e GITSPACE_ETC_OUT= "$c" "$SCRIPTS/gitspace-init.sh" prepare
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  assert_contains "$output" "not root: the image's passwd is used as it is"
+  assert_contains "$output" "HOME seeded"
+  xroot "$c" test -f /gitspace/volume/.local/share/code-server/extensions/gitspace-chart.gitspace-hello-0.1.0/package.json
+  assert_eq "$(xroot "$c" cat /gitspace/volume/.gitspace/layout)" "home 1"
+  # another uid than the gitspace user's is refused
+  run docker exec -u 1234 "${PREP_ENV[@]}" "$c" "$SCRIPTS/gitspace-init.sh" prepare
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "prepare runs as root, or as the gitspace user"
+}

@@ -74,18 +74,25 @@ seed_home() {
     log_info "seeding $(q "$dst") from the image's $(q "$src") (cp -a, no overwrite)"
     # -n: never overwrite. With coreutils 9.1 (bookworm) and busybox, a
     # skipped file is not an error; any real failure is.
-    cp -a -n "$src/." "$dst/" || die "copying $(q "$src") into the volume failed; the next start resumes"
+    if [ "$(id -u)" = 0 ]; then
+      cp -a -n "$src/." "$dst/" || die "copying $(q "$src") into the volume failed; the next start resumes"
+    else
+      # Unprivileged (security.mode restricted): the root of the volume is
+      # not ours, so its times/owner cannot be copied; copy its entries.
+      find "$src" -mindepth 1 -maxdepth 1 -exec cp -a -n {} "$dst/" \; ||
+        die "copying $(q "$src") into the volume failed; the next start resumes"
+    fi
     # The volume root takes HOME's own owner and mode, as Docker's copy-up
     # does, plus the fsGroup bits when Kubernetes manages the volume's group.
     local owner mode
     owner=$(stat -c '%u:%g' "$src")
     mode=$(stat -c '%a' "$src")
     _chown "$owner" "$dst"
-    chmod "$(printf '%o' $((8#$mode | 8#$fsg)))" "$dst"
+    if [ "$(id -u)" = 0 ]; then chmod "$(printf '%o' $((8#$mode | 8#$fsg)))" "$dst"; fi
   else
     log_info "the image has no $(q "$src"): volume left empty (nothing to seed)"
     _chown "$uid:$gid" "$dst"
-    chmod "$(printf '%o' $((8#755 | 8#$fsg)))" "$dst"
+    if [ "$(id -u)" = 0 ]; then chmod "$(printf '%o' $((8#755 | 8#$fsg)))" "$dst"; fi
   fi
   {
     printf 'seeded from %s at %s\n' "$src" "$(_gs_ts)"
