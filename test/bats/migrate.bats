@@ -10,7 +10,7 @@ teardown() { cleanup_all; }
 
 V=/gitspace/volume
 MIG_ENV=(-e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e GITSPACE_USER=vscode -e HOME=/home/vscode
-  -e GITSPACE_VOLUME=$V -e GITSPACE_SEED_HOME=true)
+  -e "GITSPACE_VOLUME=$V" -e GITSPACE_SEED_HOME=true)
 
 # mig CTR [docker exec args]: the script as the hook Job runs it (root, no args).
 mig() {
@@ -25,6 +25,7 @@ new_ctr() { ctr_start "$IMG_GITSPACE" -v "$(vol_create):$V"; }
 # make_tree CTR DIR: a repo as users leave them: files of root, of 1000 and
 # of another uid, nested dirs, symlinks (one dangling), a hard link, a
 # setgid dir, an empty dir, odd names (spaces, a newline), 1 MB of data.
+# shellcheck disable=SC2016 # the script runs in the container, $1 is its argument
 make_tree() {
   xroot "$1" bash -euc '
     d=$1; mkdir -p "$d/sub/deep/er" "$d/empty dir" "$d/sgid"
@@ -46,6 +47,7 @@ line"
 # sums CTR DIR: what a user sees of DIR: every path, size, mode, type, link
 # target, and the sha256 of every file's content (owner left out: the
 # migration makes everything the user's on purpose).
+# shellcheck disable=SC2016 # runs in the container
 sums() {
   xroot "$1" bash -euc 'cd "$1"
     find . -mindepth 1 \( -path ./.gitspace -o -path ./lost+found \) -prune -o -printf "%P %s %m %y %l\0" | LC_ALL=C sort -z | tr "\0" "\n"
@@ -202,6 +204,18 @@ odd name'"
   [ "$status" -ne 0 ]
   assert_contains "$output" "a layout this chart does not know"
   assert_eq "$(times "$c")" "$before" "volume after the refusal"
+}
+
+@test "a volume that already is a HOME (dotfiles, no marker, e.g. a Docker Gitspace volume): nothing moved or seeded" {
+  local c before
+  c=$(new_ctr)
+  make_tree "$c" "$V/workspaces/test"
+  xroot "$c" sh -c "echo mine >$V/.bashrc"
+  before=$(times "$c")
+  run mig "$c"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "already holds .bashrc at its root: a HOME, not a /workspaces volume"
+  assert_eq "$(times "$c")" "$before" "volume"
 }
 
 @test "empty volume: nothing to migrate, nothing written (prepare seeds it like Docker)" {

@@ -12,6 +12,10 @@
 #                  already $HOME/{repo}): nothing moves.
 #   legacy-nested  a workspaces/ folder holding repos: its entries move up.
 #   empty          nothing but lost+found: prepare seeds it like Docker.
+#   home-unmarked  already a HOME (shell dotfiles or the image's HOME entries
+#                  at the root, e.g. a Docker Gitspace volume): a /workspaces
+#                  volume never held those. Nothing moves, nothing is seeded
+#                  (Docker never seeds a non-empty volume); prepare marks it.
 # Steps: plan -> renames (same filesystem only, never a byte copied) ->
 # rmdir the emptied workspaces/ -> seed the image's HOME entries that are
 # missing (no overwrite) -> fix ownership where wrong -> .gitspace/layout LAST.
@@ -74,10 +78,18 @@ _mig_is_repo() { [ -d "$1" ] && [ ! -L "$1" ] && _mig_exists "$1/.git"; }
 # _mig_entries DIR: NUL-separated names directly in DIR.
 _mig_entries() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\0'; }
 
-# detect_layout VOL: prints home|legacy-root|legacy-nested|empty|
-# home-unfinished, or dies (unrecognised) with what was found and the fix.
+# _mig_home_entry NAME: NAME at a volume's root says the volume was a HOME.
+_mig_home_entry() {
+  case "$1" in
+    .bashrc | .bash_profile | .bash_login | .bash_logout | .profile | .zshrc | .bash_history | .ssh | .cache | .vscode-server) return 0 ;;
+  esac
+  [ -n "${HOME:-}" ] && [ -d "$HOME" ] && [[ "$1" == .* ]] && _mig_exists "$HOME/$1"
+}
+
+# detect_layout VOL: prints home|home-unfinished|home-unmarked|legacy-root|
+# legacy-nested|empty, or dies (unrecognised) with what was found and the fix.
 detect_layout() {
-  local vol=$1 state layout name has_repo=false has_other=false
+  local vol=$1 state layout name has_repo=false has_other=false home_entry=
   state=$(gitspace_state_dir "$vol")
   if [ -e "$state/layout" ]; then
     layout=$(cat "$state/layout")
@@ -97,9 +109,15 @@ detect_layout() {
       lost+found | .gitspace) ;;
       *)
         if _mig_is_repo "$vol/$name"; then has_repo=true; else has_other=true; fi
+        if [ -z "$home_entry" ] && _mig_home_entry "$name"; then home_entry=$name; fi
         ;;
     esac
   done < <(_mig_entries "$vol")
+  if [ -n "$home_entry" ]; then
+    log_info "$(q "$vol") already holds $(q "$home_entry") at its root: a HOME, not a /workspaces volume"
+    echo home-unmarked
+    return 0
+  fi
   if [ -d "$vol/workspaces" ] && [ ! -L "$vol/workspaces" ] && ! _mig_is_repo "$vol/workspaces"; then
     while IFS= read -r -d '' name; do
       if _mig_is_repo "$vol/workspaces/$name"; then
@@ -298,6 +316,10 @@ migrate() {
         ;;
       empty)
         log_info "empty volume: nothing to migrate"
+        return 0
+        ;;
+      home-unmarked)
+        log_info "nothing to migrate, nothing seeded (Docker does not seed a volume that is not empty)"
         return 0
         ;;
     esac
