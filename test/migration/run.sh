@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# test/migration/run.sh: issue 7 on a real cluster (docs/migration.md). A release installed with
+# compat.layout=legacy (volume at /workspaces, as the old runtime) gets a checksummed tree
+# written by the user (kubectl exec) and by root (a short-lived root pod on the PVC: files the
+# old runtime left owned by root and by another uid); then `helm upgrade --set
+# compat.layout=home` runs the pre-upgrade hook. Checked as the user sees it: every file the
+# same (path, size, mode, link target, sha256), the repo at $HOME/test and /workspaces/test,
+# everything writable by the user, HOME's dotfiles there; a second upgrade's hook says "already
+# migrated" and changes nothing; `helm rollback` to the legacy revision loses nothing and the
+# gitspace runs. A second release does the same for the nested layout (workspaces/{repo}) with
+# a name collision. Needs the cluster up (bash test/cluster/cluster.sh up).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+export KUBECONFIG=${KUBECONFIG:-$GITSPACE_KUBECONFIG}
+
+NS="migration-$$"
+CHART="$root/charts/gitspace"
+IMAGE=gitspace-chart/gitspace:0.1.0
+WORK=$(mktemp -d)
+PASS=0
+FAILED=()
+WATCH_PID=""
+
+ok() { PASS=$((PASS + 1)); printf '  ok   %s\n' "$1" >&2; }
+nok() { FAILED+=("$1"); printf '  FAIL %s\n' "$1" >&2; }
+# check NAME COMMAND...: one named check; its output is shown only when it fails.
+check() {
+  local name=$1 out
+  shift
+  if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
+}
+k() { kubectl -n "$NS" "$@"; }
+
+cleanup() {
+  [[ -z "$WATCH_PID" ]] || kill "$WATCH_PID" 2>/dev/null || true
+  local r
+  for r in $(helm -n "$NS" list -aq 2>/dev/null); do helm -n "$NS" uninstall "$r" --no-hooks >/dev/null 2>&1 || true; done
+  kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# helm_up RELEASE ARGS...: install or upgrade, waiting for the gitspace to be Ready.
+helm_up() {
+  local release=$1
+  shift
+  helm upgrade --install "$release" "$CHART" -n "$NS" --wait --timeout 4m \
+    --set persistence.keepOnUninstall=false --set persistence.size=1Gi "$@"
+}
+
+# upgrade_watching RELEASE LOG ARGS...: helm upgrade while collecting the migration Job's log
+# (Helm deletes a hook Job that succeeded, so it is read while it exists).
+upgrade_watching() {
+  local release=$1 log=$2
+  shift 2
+  : >"$log"
+  (
+    while :; do
+      k logs -l app.kubernetes.io/component=migration,app.kubernetes.io/instance="$release" --tail=-1 >>"$log" 2>/dev/null || true
+      sleep 1
+    done
+  ) &
+  WATCH_PID=$!
+  local rc=0
+  helm_up "$release" --reuse-values "$@" || rc=$?
+  kill "$WATCH_PID" 2>/dev/null || true
+  wait "$WATCH_PID" 2>/dev/null || true
+  WATCH_PID=""
+  return "$rc"
+}
+
+# SUMS SCRIPT (sh, argument DIR): what a user sees of DIR: paths, sizes, modes, types, link
+# targets, then the sha256 of each file's content (owners change on purpose).
+# shellcheck disable=SC2016 # expanded by the shell in the pod
+SUMS='cd "$1" && find . -mindepth 1 -printf "%P %s %m %y %l\0" | LC_ALL=C sort -z | tr "\0" "\n" && find . -mindepth 1 -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum'
+
+# in_gitspace RELEASE SCRIPT [ARGS]: bash in the gitspace container (as the gitspace user).
+in_gitspace() {
+  local release=$1 script=$2
+  shift 2
+  k exec "deploy/$release-gitspace" -c gitspace -- bash -c "$script" _ "$@"
+}
+
+# root_pod RELEASE SCRIPT: with the gitspace scaled to 0, a root pod of the image runs SCRIPT
+# with the release's volume at /workspaces (the old runtime's view); prints its output.
+root_pod() {
+  local release=$1 script=$2 pod="$1-root-$RANDOM"
+  k scale "deploy/$release-gitspace" --replicas=0 >/dev/null
+  k wait --for=delete pod -l app.kubernetes.io/instance="$release",app.kubernetes.io/component=gitspace --timeout=120s >/dev/null
+  k apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $pod}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsUser: 0, runAsGroup: 0}
+  containers:
+    - name: root
+      image: $IMAGE
+      imagePullPolicy: IfNotPresent
+      command: ["bash", "-euc", $(printf '%s' "$script" | jq -Rs .)]
+      volumeMounts: [{name: v, mountPath: /workspaces}]
+  volumes: [{name: v, persistentVolumeClaim: {claimName: $release-gitspace}}]
+EOF
+  k wait --for=jsonpath='{.status.phase}'=Succeeded "pod/$pod" --timeout=120s >/dev/null ||
+    { k logs "pod/$pod" >&2; return 1; }
+  k logs "pod/$pod"
+  k delete pod "$pod" --wait=true >/dev/null
+}
+
+# root_pod_to FILE RELEASE SCRIPT: root_pod, its output into FILE.
+root_pod_to() {
+  local out=$1
+  shift
+  root_pod "$@" >"$out"
+}
+
+# The user's work, written through kubectl exec in the legacy gitspace.
+# shellcheck disable=SC2016 # expanded in the pod
+USER_TREE='set -e; mkdir -p /workspaces/test/src/deep && cd /workspaces/test && git init -q
+echo "by the user" >src/main.c; printf "sp" >"src/a file with spaces"; printf "nl" >"src/new
+line"; ln -s main.c src/link; ln -s /nowhere dangling; yes user | head -c 300000 >src/blob; chmod 600 src/blob'
+
+# What the old runtime left: files of root and of another uid, in the repo (root pod).
+# shellcheck disable=SC2016 # expanded in the pod
+ROOT_TREE='cd /workspaces/test && mkdir -p build/out && echo "built by root" >build/out/app && chmod 755 build/out/app
+echo "root config" >root.conf && echo other >build/uid4242 && chown 4242:4242 build/uid4242 && chmod 2775 build'
+
+# Nested: the old layout with repos under workspaces/, plus a clone at the top with the same name.
+# shellcheck disable=SC2016 # expanded in the pod
+NESTED_TREE='mkdir -p /workspaces/workspaces/test/sub /workspaces/workspaces/api && cd /workspaces/workspaces
+git init -q test && git init -q api && echo "old work" >test/sub/file && echo root >api/root-owned && chown 4242:4242 test/sub
+yes nested | head -c 200000 >test/blob && git init -q /workspaces/test && echo "new clone" >/workspaces/test/README'
+
+user_owns_all() {
+  # shellcheck disable=SC2016 # expanded in the pod
+  in_gitspace "$1" 'n=$(find "$HOME" -xdev -path "$HOME/lost+found" -prune -o \! -user "$(id -u)" -print | wc -l); [ "$n" -eq 0 ] || { find "$HOME" -xdev \! -user "$(id -u)" | head; exit 1; }
+    echo x >~/test/build/by-user && echo x >~/test/build/out/by-user && echo more >>~/test/root.conf && echo x >>~/test/build/uid4242'
+}
+
+# has_all FILE REGEX...: every REGEX matches a line of FILE.
+has_all() {
+  local f=$1 re
+  shift
+  for re in "$@"; do grep -q -- "$re" "$f" || { echo "no line matches $re in $f"; return 1; }; done
+}
+
+same_sums() {
+  local got
+  got=$(in_gitspace "$1" "$SUMS" "$2")
+  [[ "$got" == "$(cat "$3")" ]] || { diff <(printf '%s\n' "$got") "$3" | head -20; return 1; }
+}
+
+# shellcheck disable=SC2016 # single-quoted scripts below run in the pod
+main() {
+  local start=$SECONDS
+  step "migration on a real cluster, namespace $NS"
+  kubectl get --raw /readyz >/dev/null || die "no cluster answers (KUBECONFIG=$KUBECONFIG): bash test/cluster/cluster.sh up"
+  bash "$root/test/cluster/cluster.sh" load-image "$IMAGE" >&2
+  kubectl create namespace "$NS" >/dev/null
+
+  # --- legacy-root: the old runtime's volume, repo at /workspaces/test ---
+  check "install compat.layout=legacy" helm_up old --set compat.layout=legacy
+  check "user writes a repo at /workspaces/test (kubectl exec)" in_gitspace old "$USER_TREE"
+  check "root pod adds files owned by root and uid 4242, records checksums" \
+    root_pod_to "$WORK/before-root" old "$ROOT_TREE; bash -c $(printf '%q' "$SUMS") _ /workspaces/test"
+  check "checksums recorded (root's, 4242's and the user's files)" has_all "$WORK/before-root" '^build/uid4242 6 644 f' '^src/blob 300000 600 f' '^root.conf 12 644 f' '^build 4096 2775 d' '^dangling 8 777 l /nowhere$'
+  check "helm upgrade --set compat.layout=home (pre-upgrade hook migrates)" upgrade_watching old "$WORK/hook1.log" --set compat.layout=home
+  check "hook log: detected legacy-root, migrated" grep -q "migrated (legacy-root -> home 1)" "$WORK/hook1.log"
+  check "prepare of the new pod: already migrated" bash -c "kubectl -n $NS logs deploy/old-gitspace -c prepare | grep -q 'already migrated, nothing to do'"
+  check "every file of \$HOME/test has its path, size, mode, target, sha256" same_sums old /home/vscode/test "$WORK/before-root"
+  check "/workspaces/test is the same repo" in_gitspace old '[ "$(stat -c %i ~/test)" = "$(stat -c %i /workspaces/test)" ] && git -C /workspaces/test rev-parse --git-dir'
+  check "the user owns and can write everything in HOME (root's files included)" user_owns_all old
+  check "dotfiles from the image are in HOME" in_gitspace old 'test -f ~/.bashrc && test -f ~/.profile && test -f ~/.vscode-server/bin/gitspace-reference/VERSION && [ "$(cat ~/.gitspace/layout)" = "home 1" ]'
+  in_gitspace old 'stat -c "%n %Z %Y" ~/.gitspace/layout ~/.gitspace/migration.journal; cat ~/.gitspace/migration.journal' >"$WORK/state1" 2>&1 || true
+  check "journal and marker recorded" grep -q '^finished ' "$WORK/state1"
+  check "second helm upgrade: hook says already migrated" upgrade_watching old "$WORK/hook2.log"
+  check "hook log of the second upgrade" grep -q "already migrated, nothing to do" "$WORK/hook2.log"
+  check "second upgrade changed no marker or journal (ctime, mtime, content)" bash -c "diff <(kubectl -n $NS exec deploy/old-gitspace -c gitspace -- bash -c 'stat -c \"%n %Z %Y\" ~/.gitspace/layout ~/.gitspace/migration.journal; cat ~/.gitspace/migration.journal' 2>&1) $WORK/state1"
+  in_gitspace old "$SUMS" /home/vscode/test >"$WORK/before-rollback"
+  in_gitspace old 'echo "written in home" >~/test/after-migration'
+  check "helm rollback to the legacy revision (1): the gitspace runs" helm rollback old 1 -n "$NS" --wait --timeout 4m
+  check "rollback: prepare served the migrated volume as legacy, with the warning" bash -c "kubectl -n $NS logs deploy/old-gitspace -c prepare | grep -q '(a rollback); every repo is still at /workspaces/{repo}'"
+  check "rollback: /workspaces/test still holds every file (and what was written in home)" bash -c \
+    "got=\$(kubectl -n $NS exec deploy/old-gitspace -c gitspace -- bash -c $(printf '%q' "$SUMS") _ /workspaces/test | grep -v after-migration) && [ \"\$got\" = \"\$(grep -v after-migration $WORK/before-rollback)\" ] && kubectl -n $NS exec deploy/old-gitspace -c gitspace -- grep -q 'written in home' /workspaces/test/after-migration"
+  check "rollback: HOME's files kept on the volume (/workspaces/.bashrc)" in_gitspace old 'test -f /workspaces/.bashrc && test "$(pwd)" = /workspaces'
+
+  # --- legacy-nested: repos under workspaces/, and a clone at the top with the same name ---
+  check "install compat.layout=legacy (nested release)" helm_up nest --set compat.layout=legacy
+  check "root pod writes workspaces/{test,api} and a top-level test, records checksums" \
+    root_pod_to "$WORK/nested-all" nest "$NESTED_TREE; for d in workspaces/test workspaces/api test; do echo \"== \$d\"; bash -c $(printf '%q' "$SUMS") _ /workspaces/\$d; done"
+  awk -v dir="$WORK" '/^== /{f=$2; gsub("/", "_", f); next} {print > (dir "/nested-" f)}' "$WORK/nested-all"
+  check "nested checksums recorded" grep -q '^sub/file 9 644 f' "$WORK/nested-workspaces_test"
+  check "helm upgrade --set compat.layout=home (nested)" upgrade_watching nest "$WORK/hook3.log" --set compat.layout=home
+  check "hook log: collision reported, both kept" grep -q "name collision: workspaces/test is kept as test.from-workspaces" "$WORK/hook3.log"
+  check "workspaces/test is now \$HOME/test.from-workspaces, every file identical" same_sums nest /home/vscode/test.from-workspaces "$WORK/nested-workspaces_test"
+  check "workspaces/api is now \$HOME/api" same_sums nest /home/vscode/api "$WORK/nested-workspaces_api"
+  check "the top-level test is untouched" same_sums nest /home/vscode/test "$WORK/nested-test"
+  check "workspaces/ is gone (rmdir), the user owns everything" bash -c "kubectl -n $NS exec deploy/nest-gitspace -c gitspace -- bash -c '! test -e ~/workspaces && [ -z \"\$(find ~ -xdev -path ~/lost+found -prune -o \\! -user \$(id -u) -print)\" ]'"
+
+  printf '\nmigration: %d passed, %d failed%s (%ds)\n' "$PASS" "${#FAILED[@]}" "${FAILED[*]:+ (${FAILED[*]})}" "$((SECONDS - start))" >&2
+  [[ ${#FAILED[@]} -eq 0 ]]
+}
+
+main "$@"
