@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 cd "$root"
 
-ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster e2e parity)
+ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster e2e parity migration)
 declare -a PASSED=() FAILED=()
 
 stage_generated() { node bin/gitspace-chart.js generate --check; }
@@ -36,6 +36,7 @@ stage_e2e() {
   bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0 && bash test/chart/e2e.sh
 }
 stage_parity() { bash scripts/parity.sh; }
+stage_migration() { bash test/migration/run.sh; }
 
 run_stage() {
   local name=$1 start=$SECONDS
