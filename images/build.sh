@@ -186,7 +186,9 @@ build_gitspace() {
   log_info "context ready: node $node_version from $node_prefix; code-server $CODE_SERVER_VERSION from npm (a cold build takes minutes; dockerd's layer cache makes a rebuild quick)"
   local args=(--build-arg "BASE=$BASE_IMAGE" --build-arg "CODE_SERVER_VERSION=$CODE_SERVER_VERSION")
   _docker_build "$IMAGE_RUNTIME" "$hash" "$ctx" --target runtime "${args[@]}"
-  _docker_build "$IMAGE_GITSPACE" "$hash" "$ctx" "${args[@]}"
+  # With the cache: the legacy builder rebuilds every earlier stage, and those
+  # layers were just built (from scratch when GITSPACE_NO_CACHE=1).
+  GITSPACE_NO_CACHE='' _docker_build "$IMAGE_GITSPACE" "$hash" "$ctx" "${args[@]}"
   GITSPACE_BUILT_GITSPACE=1
   log_info "built $IMAGE_GITSPACE ($(docker image inspect -f '{{.Size}}' "$IMAGE_GITSPACE" | awk '{printf "%d MB", $1/1e6}'))"
 }
@@ -203,12 +205,15 @@ build_test_images() {
   mkdir -p "$ctx/scripts"
   cp -a "$ROOT/charts/gitspace/files/scripts/." "$ctx/scripts/"
   hash=$(_hash_inputs "$BASE_IMAGE" "$BASE_HASH" "$ROOT/images/test" "$ROOT/charts/gitspace/files/scripts")
-  local pair image target
-  for pair in "debian:$IMAGE_TEST_DEBIAN" "busybox:$IMAGE_TEST_BUSYBOX"; do
+  local pair image target first_nocache=${GITSPACE_NO_CACHE:-}
+  # busybox first: building it builds every stage before it, so debian then
+  # reuses those layers (from scratch once when GITSPACE_NO_CACHE=1).
+  for pair in "busybox:$IMAGE_TEST_BUSYBOX" "debian:$IMAGE_TEST_DEBIAN"; do
     target=${pair%%:*} image=${pair#*:}
     step "image $image (inputs $hash)"
     if _image_has_inputs "$image" "$hash"; then log_info "up to date"; continue; fi
-    _docker_build "$image" "$hash" "$ctx" --target "$target" --build-arg "BASE=$BASE_IMAGE"
+    GITSPACE_NO_CACHE=$first_nocache _docker_build "$image" "$hash" "$ctx" --target "$target" --build-arg "BASE=$BASE_IMAGE"
+    first_nocache=''
   done
   # The uid-1000 image builds on the runtime stage (code-server, sshd) so the
   # parity suite can run a whole gitspace in it.
@@ -217,7 +222,7 @@ build_test_images() {
   rhash=$(_hash_inputs "$hash" "$(docker image inspect -f '{{.Id}}' "$IMAGE_RUNTIME")")
   step "image $IMAGE_TEST_UID1000 (inputs $rhash)"
   if _image_has_inputs "$IMAGE_TEST_UID1000" "$rhash"; then log_info "up to date"; return 0; fi
-  _docker_build "$IMAGE_TEST_UID1000" "$rhash" "$ctx" --target uid1000 --build-arg "BASE=$BASE_IMAGE" --build-arg "RUNTIME=$IMAGE_RUNTIME"
+  GITSPACE_NO_CACHE='' _docker_build "$IMAGE_TEST_UID1000" "$rhash" "$ctx" --target uid1000 --build-arg "BASE=$BASE_IMAGE" --build-arg "RUNTIME=$IMAGE_RUNTIME"
 }
 
 main() {
