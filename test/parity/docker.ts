@@ -279,9 +279,10 @@ export class DockerRuntime implements Runtime {
       await gs.create();
       await gs.setup();
     } catch (err) {
-      const diag = await gs.diagnostics().catch(() => '');
+      // Diagnostics to stderr; the error itself stays short for the table.
+      process.stderr.write(`${await gs.diagnostics().catch(() => '')}\n`);
       await gs.delete();
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${diag}`);
+      throw err;
     }
     return gs;
   }

@@ -206,9 +206,10 @@ export class KubernetesRuntime implements Runtime {
       );
       await gs.waitPod();
     } catch (err) {
-      const diag = await gs.diagnostics().catch(() => '');
+      // Diagnostics to stderr; the error itself stays short for the table.
+      process.stderr.write(`${await gs.diagnostics().catch(() => '')}\n`);
       await gs.delete();
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${diag}`);
+      throw err;
     }
     return gs;
   }

@@ -68,7 +68,9 @@ function errorText(err: unknown): string {
 /** A one-line summary of an error for a table cell (the full text goes to stderr). */
 function oneLine(err: unknown): string {
   const lines = errorText(err).split('\n').map((l) => l.trim()).filter(Boolean);
-  const text = lines.length > 1 ? `${lines[0].replace(/: .*/, '')}: ${lines.slice(1, 4).join(' / ')}` : (lines[0] ?? '');
+  // The failing command's own last words say most (git's "fatal: …", helm's "Error: …").
+  const head = lines[0]?.length > 90 ? `${lines[0].slice(0, 87)}...` : (lines[0] ?? '');
+  const text = lines.length > 1 ? `${head} → ${lines.slice(-2).join(' / ')}` : head;
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
 
