@@ -98,3 +98,10 @@ script 'clone name ../x'                       'REPO_NAME: invalid repository fo
 script 'clone name a;b'                        'REPO_NAME: invalid repository folder name a\\;b'    1000 "$S/clone-repository.sh" https://git.example.com/acme/app.git 'a;b'
 script 'clone branch --upload-pack='           'REPO_BRANCH: invalid branch name .*--upload-pack'   1000 "$S/clone-repository.sh" https://git.example.com/acme/app.git app "--upload-pack=$P"
 script 'clone URL 100 KB'                      'REPO_URL'                                           1000 "$S/clone-repository.sh" "https://h/${HUGE:0:102400}"
+
+# --- VALID edge inputs: resolved exactly as devcontainers/cli does, never refused
+valid 'remoteUser "0" is root'                 '{"containerUser":"root","remoteUser":"root","uid":0,"gid":0,"home":"/root"}'                '{"remoteUser": "0"}'
+valid 'remoteUser "root:root" is root'         '{"containerUser":"root","remoteUser":"root","uid":0,"gid":0,"home":"/root"}'                '{"remoteUser": "root:root"}'
+valid 'remoteUser uid string "1000" is vscode' '{"containerUser":"root","remoteUser":"vscode","uid":1000,"gid":1000,"home":"/home/vscode"}' '{"remoteUser": "1000"}'
+valid 'containerUser root, remoteUser vscode'  '{"containerUser":"root","remoteUser":"vscode","uid":1000,"gid":1000,"home":"/home/vscode"}' '{"containerUser": "root", "remoteUser": "vscode"}'
+valid 'containerUser "1000:999" (uid:gid)'     '{"containerUser":"vscode","remoteUser":"vscode","uid":1000,"gid":999,"home":"/home/vscode"}' '{"containerUser": "1000:999"}'

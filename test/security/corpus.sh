@@ -11,6 +11,7 @@ source "$root/scripts/lib.sh"
 cd "$root"
 
 CLUSTER=1
+export KUBECONFIG=${KUBECONFIG:-$GITSPACE_KUBECONFIG}
 if [[ ${1:-} == --no-cluster ]]; then CLUSTER=0; shift; fi
 FILTER=${1:-}
 IMAGE=gitspace-chart/gitspace:0.1.0
@@ -103,6 +104,35 @@ devc() {
   node bin/gitspace-chart.js values --devcontainer "$work/devcontainer.json" --passwd "$work/passwd" \
     --group "$work/group" --repo-url https://git.example.com/acme/app.git -o "$work/out.yaml" "$@" >"$work/out" 2>&1 || rc=$?
   _judge "$name" "$rc" "$work/out" "$re" "$([[ -e $work/out.yaml ]] && echo "values file written")"
+}
+
+# valid NAME JSON CONTENT: an edge input that is VALID and must resolve as devcontainers/cli does:
+# `resolve-user --json` prints JSON, and the values file it writes renders with that uid and HOME.
+valid() {
+  local name="valid: $1" want=$2 content=$3 got why=()
+  _selected "$name" || return 0
+  N=$((N + 1))
+  printf '%s' "$content" >"$work/devcontainer.json"
+  local a=(--devcontainer "$work/devcontainer.json" --passwd "$work/passwd" --group "$work/group")
+  got=$(node bin/gitspace-chart.js resolve-user "${a[@]}" --json 2>"$work/out") || why+=("resolve-user failed")
+  [[ $got == "$want" ]] || why+=("resolved $got")
+  rm -f "$work/out.yaml"
+  node bin/gitspace-chart.js values "${a[@]}" --repo-url https://git.example.com/acme/app.git -o "$work/out.yaml" 2>>"$work/out" ||
+    why+=("values failed")
+  local uid home
+  uid=$(jq -r .uid <<<"$want")
+  home=$(jq -r .home <<<"$want")
+  if helm template ws charts/gitspace --kube-version "$KUBE_VERSION" -f "$work/out.yaml" >"$work/render" 2>>"$work/out"; then
+    grep -q "runAsUser: $uid\$" "$work/render" || why+=("no runAsUser: $uid in the render")
+    grep -q "mountPath: $home\$" "$work/render" || why+=("volume not mounted at $home")
+  else
+    why+=("helm template failed")
+  fi
+  if ((${#why[@]} == 0)); then
+    PASS+=("$name"); printf 'ok    %s -> %s\n' "$name" "$got"
+  else
+    FAIL+=("$name"); printf 'FAIL  %s: %s\n' "$name" "$(IFS=';'; echo "${why[*]}")"; head -c 600 "$work/out" | sed 's/^/      | /'
+  fi
 }
 
 # The image, started once; scripts run in it by `docker exec` as root (they edit /etc/passwd).
