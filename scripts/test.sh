@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 cd "$root"
 
-ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster e2e parity migration)
+ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster e2e security parity migration)
 declare -a PASSED=() FAILED=()
 
 stage_generated() { node bin/gitspace-chart.js generate --check; }
@@ -55,6 +55,7 @@ wait_cluster_up() {
 stage_e2e() {
   bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0 && bash test/chart/e2e.sh
 }
+stage_security() { bash test/security/run.sh; }
 stage_parity() { bash scripts/parity.sh; }
 stage_migration() { bash test/migration/run.sh; }
 
