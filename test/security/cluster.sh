@@ -71,7 +71,11 @@ install() {
   local ns=$1 release=$2
   shift 2
   helm upgrade --install "$release" "$CHART" -n "$ns" --wait --timeout 4m \
-    --set persistence.keepOnUninstall=false --set persistence.size=1Gi "$@"
+    --set persistence.keepOnUninstall=false --set persistence.size=1Gi "$@" && return 0
+  # Why it is not Ready: the pod's warnings and its containers' last lines.
+  kubectl -n "$ns" get events --field-selector type=Warning -o custom-columns=R:.reason,M:.message --no-headers | tail -n 4
+  kubectl -n "$ns" logs "$(pod_of "$ns" "$release")" --all-containers --prefix --tail 5 2>&1 | tail -n 10
+  return 1
 }
 pod_of() { kubectl -n "$1" get pod -l "app.kubernetes.io/instance=$2,app.kubernetes.io/component!=test" -o name | head -1; }
 in_main() { kubectl -n "$1" exec -i "deploy/$2-gitspace" -c gitspace -- sh -c "$3"; }
@@ -156,7 +160,10 @@ PF_PID=''
 step "No API token; NetworkPolicy"
 no_token() {
   local ns=$1 rel=$2
-  in_main "$ns" "$rel" 'test ! -e /var/run/secrets/kubernetes.io/serviceaccount' || { echo "token dir present"; return 1; }
+  local got
+  got=$(in_main "$ns" "$rel" 'if test -e /var/run/secrets/kubernetes.io/serviceaccount; then echo present; else echo absent; fi') || return 1
+  echo "/var/run/secrets/kubernetes.io/serviceaccount: $got"
+  [[ $got == absent ]] || return 1
   [[ $(kubectl -n "$ns" get "$(pod_of "$ns" "$rel")" -o jsonpath='{.spec.automountServiceAccountToken}') == false ]]
 }
 check "no service-account token in the restricted gitspace" no_token "$NS_R" r
@@ -213,7 +220,7 @@ kill_pod() {
   kubectl -n "$1" wait --for=delete "$pod" --timeout=90s >/dev/null
 }
 
-# A HOME of 30000 files (bighome.Dockerfile): seeding takes long enough to be interrupted.
+# A big HOME (bighome.Dockerfile): seeding takes long enough to be interrupted.
 BIG_IMAGE=gitspace-chart/security-bighome
 big_sum() { sh -c 'cd "$0" && find big -type f | sort | xargs sha256sum' "$1"; }
 kill_during_seed() {
@@ -229,12 +236,12 @@ kill_during_seed() {
   done
   [[ -n $seeding ]] || { echo "never saw .gitspace/seeding: the kill would not hit the copy"; return 1; }
   kill_pod "$NS_B" seed
-  echo "killed while seeding, $seeding of 30000 files copied"
+  echo "killed while seeding, $seeding files copied"
   ready "$NS_B" seed || return 1
   in_main "$NS_B" seed 'test ! -e "$HOME/.gitspace/seeding" && test -s "$HOME/.gitspace/seeded"' || { echo "seed markers wrong"; return 1; }
   got=$(in_main "$NS_B" seed "$(declare -f big_sum); big_sum \$HOME")
   [[ $got == "$want" ]] || { echo "HOME differs from the image's (< image, > volume):"; diff <(echo "$want") <(echo "$got") | head -8; return 1; }
-  echo "all 30000 files of the image's ~/big on the volume, byte for byte"
+  echo "every file of the image's ~/big on the volume, byte for byte"
 }
 kill_during_clone() {
   helm install slow "$CHART" -n "$NS_B" --set persistence.keepOnUninstall=false --set persistence.size=1Gi \
