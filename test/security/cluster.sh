@@ -146,7 +146,13 @@ ssh_root_refused() {
   echo "rc=$rc $out"
   ((rc != 0)) && [[ $out == *'Permission denied'* ]]
 }
-sshd_as_user() { in_main "$NS_R" r 'ps -eo user,comm | grep sshd | grep -v "^vscode " ; ps -eo user,comm | grep -q "^vscode *sshd"' ; }
+# sshd_as_user: an sshd runs, and every sshd process belongs to vscode.
+sshd_as_user() {
+  local procs
+  procs=$(in_main "$NS_R" r 'ps -eo user:32,comm | awk "\$2 ~ /sshd/"') || return 1
+  echo "$procs"
+  [[ -n $procs ]] && ! awk '$1 != "vscode"' <<<"$procs" | grep -q .
+}
 if check "port-forward to the SSH Service" port_forward; then
   check "ssh with the Secret's key logs in as vscode in /home/vscode" ssh_key_login
   check "password login is refused: Permission denied (publickey)" ssh_password_refused
@@ -224,19 +230,26 @@ kill_pod() {
 BIG_IMAGE=gitspace-chart/security-bighome
 big_sum() { sh -c 'cd "$0" && find big -type f | sort | xargs sha256sum' "$1"; }
 kill_during_seed() {
-  local want got _ seeding=''
+  local want got _ seeding='' pod
   want=$(docker run --rm --entrypoint sh "$BIG_IMAGE:0.1.0" -c "$(declare -f big_sum); big_sum /home/vscode")
   helm install seed "$CHART" -n "$NS_B" --set persistence.keepOnUninstall=false --set persistence.size=1Gi \
     --set image.repository=$BIG_IMAGE --set ide.type=vs_code --set ssh.authorizedKeysSecret=ssh-keys >/dev/null
-  wait_running "$NS_B" seed 0 || return 1
-  for _ in $(seq 1 50); do
-    seeding=$(kubectl -n "$NS_B" exec "$(pod_of "$NS_B" seed)" -c prepare -- sh -c \
-      'test -e /gitspace/volume/.gitspace/seeding && find /gitspace/volume/big -type f 2>/dev/null | wc -l' 2>/dev/null) && break
+  # The copy takes ~3 s and the API reports a running container late: an exec waits inside the
+  # container for the seeding marker, then SIGKILLs every process but PID 1 (cp among them), as a
+  # crash would; PID 1 then fails and the kubelet starts prepare again.
+  for _ in $(seq 1 150); do
+    pod=$(pod_of "$NS_B" seed)
+    seeding=$(kubectl -n "$NS_B" exec "$pod" -c prepare -- sh -c '
+      i=0; until test -e /gitspace/volume/.gitspace/seeding; do i=$((i+1)); [ $i -lt 400 ] || exit 1; sleep 0.05; done
+      sleep 0.2; kill -9 -1
+      cd /gitspace/volume/big 2>/dev/null || { echo "0 files"; exit 0; }
+      echo "$(find . -type f | wc -l) of 5040 files, $(find blobs -type f -size -4096k 2>/dev/null | wc -l) short"' 2>/dev/null) && break
     sleep 0.2
   done
   [[ -n $seeding ]] || { echo "never saw .gitspace/seeding: the kill would not hit the copy"; return 1; }
-  kill_pod "$NS_B" seed
-  echo "killed while seeding, $seeding files copied"
+  echo "cp killed while seeding: $seeding"
+  # Killed after the copy had finished would prove nothing.
+  [[ $seeding != '5040 of 5040 files, 0 short' ]] || { echo "the kill came after the copy"; return 1; }
   ready "$NS_B" seed || return 1
   in_main "$NS_B" seed 'test ! -e "$HOME/.gitspace/seeding" && test -s "$HOME/.gitspace/seeded"' || { echo "seed markers wrong"; return 1; }
   got=$(in_main "$NS_B" seed "$(declare -f big_sum); big_sum \$HOME")
@@ -275,7 +288,7 @@ restart_kubelet() {
   echo "pod $uid0 -> $uid1"
   [[ $before == "$after" ]] || { printf 'before:\n%s\nafter:\n%s\n' "$before" "$after"; return 1; }
 }
-check "pod killed while prepare seeds HOME: re-seeded, Ready, nothing missing" kill_during_seed
+check "seeding killed mid-copy (SIGKILL): the next start re-seeds, Ready, every image file intact" kill_during_seed
 check "pod killed mid-clone (slow server): clone completes on the next start, ~/keep intact" kill_during_clone
 check "kubelet restarted under a running gitspace: node and pod Ready, ~/keep intact" restart_kubelet
 
