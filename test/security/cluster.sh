@@ -205,7 +205,15 @@ write_tree() {
   kubectl -n "$1" exec "$(pod_of "$1" "$2")" -c "$3" -- sh -c \
     'mkdir -p "$HOME/keep/d" && for i in 1 2 3 4 5; do head -c 20000 /dev/urandom >"$HOME/keep/d/f$i"; done && cd "$HOME" && find keep -type f | sort | xargs sha256sum'
 }
-tree_sums() { in_main "$1" "$2" 'cd "$HOME" && find keep -type f | sort | xargs sha256sum'; }
+# Retried: right after a kubelet restart the pod is Ready before exec reaches it ("pod does not exist").
+tree_sums() {
+  local _
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    in_main "$1" "$2" 'cd "$HOME" && find keep -type f | sort | xargs sha256sum' 2>/dev/null && return 0
+    sleep 2
+  done
+  return 1
+}
 container_running() {
   local ns=$1 rel=$2 idx=$3 pod
   pod=$(pod_of "$ns" "$rel")
