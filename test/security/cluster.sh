@@ -242,22 +242,26 @@ kill_during_seed() {
   want=$(docker run --rm --entrypoint sh "$BIG_IMAGE:0.1.0" -c "$(declare -f big_sum); big_sum /home/vscode")
   helm install seed "$CHART" -n "$NS_B" --set persistence.keepOnUninstall=false --set persistence.size=1Gi \
     --set image.repository=$BIG_IMAGE --set ide.type=vs_code --set ssh.authorizedKeysSecret=ssh-keys >/dev/null
-  # The copy takes ~3 s and the API reports a running container late: an exec waits inside the
-  # container for the seeding marker, then SIGKILLs every process but PID 1 (cp among them), as a
-  # crash would; PID 1 then fails and the kubelet starts prepare again.
-  for _ in $(seq 1 150); do
+  # The copy takes seconds and the API reports a running container late: an exec waits inside
+  # the container for the seeding marker, prints how far the copy got, then SIGKILLs cp, as a
+  # crash would; prepare then fails and the kubelet starts it again. The exec itself dies with the
+  # container, so its printed line, not its exit status, says it got there.
+  for _ in $(seq 1 100); do
     pod=$(pod_of "$NS_B" seed)
     seeding=$(kubectl -n "$NS_B" exec "$pod" -c prepare -- sh -c '
       i=0; until test -e /gitspace/volume/.gitspace/seeding; do i=$((i+1)); [ $i -lt 400 ] || exit 1; sleep 0.05; done
-      sleep 0.2; kill -9 -1
-      cd /gitspace/volume/big 2>/dev/null || { echo "0 files"; exit 0; }
-      echo "$(find . -type f | wc -l) of 5040 files, $(find blobs -type f -size -4096k 2>/dev/null | wc -l) short"' 2>/dev/null) && break
+      sleep 1  # past the small files, into the 4 MB ones: the kill lands mid-file
+      pids=$(grep -lx cp /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3)
+      [ -n "$pids" ] || { echo "no cp running"; exit 0; }
+      cd /gitspace/volume/big 2>/dev/null && echo "$(find . -type f | wc -l) of 5080 files, $(find blobs -type f -size -4096k 2>/dev/null | wc -l) short"
+      kill -9 $pids' 2>/dev/null || true)
+    [[ -z $seeding ]] || break
     sleep 0.2
   done
   [[ -n $seeding ]] || { echo "never saw .gitspace/seeding: the kill would not hit the copy"; return 1; }
   echo "cp killed while seeding: $seeding"
   # Killed after the copy had finished would prove nothing.
-  [[ $seeding != '5040 of 5040 files, 0 short' ]] || { echo "the kill came after the copy"; return 1; }
+  [[ $seeding == *'of 5080 files'* && $seeding != '5080 of 5080 files, 0 short' ]] || { echo "the kill did not hit the copy"; return 1; }
   ready "$NS_B" seed || return 1
   in_main "$NS_B" seed 'test ! -e "$HOME/.gitspace/seeding" && test -s "$HOME/.gitspace/seeded"' || { echo "seed markers wrong"; return 1; }
   got=$(in_main "$NS_B" seed "$(declare -f big_sum); big_sum \$HOME")
