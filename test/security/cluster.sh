@@ -250,7 +250,7 @@ kill_during_seed() {
     pod=$(pod_of "$NS_B" seed)
     seeding=$(kubectl -n "$NS_B" exec "$pod" -c prepare -- sh -c '
       i=0; until test -e /gitspace/volume/.gitspace/seeding; do i=$((i+1)); [ $i -lt 400 ] || exit 1; sleep 0.05; done
-      sleep 1  # past the small files, into the 4 MB ones: the kill lands mid-file
+      sleep 0.2  # the whole copy takes about a second (page cache): kill early
       pids=$(grep -lx cp /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3)
       [ -n "$pids" ] || { echo "no cp running"; exit 0; }
       cd /gitspace/volume/big 2>/dev/null && echo "$(find . -type f | wc -l) of 5080 files, $(find blobs -type f -size -4096k 2>/dev/null | wc -l) short"
