@@ -15,7 +15,9 @@ export const POSIX_USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]+$/;
 
 /** JSON-quoted, so an empty string, spaces and newlines are visible in a message. */
-export const q = (value: string): string => JSON.stringify(value);
+/** A value quoted for a message; a long one is cut (a 1 MB field must not become a 1 MB error). */
+export const q = (value: string): string =>
+  value.length > 80 ? `${JSON.stringify(value.slice(0, 64)).slice(0, -1)}…" (${value.length} characters)` : JSON.stringify(value);
 
 /**
  * The folder the repository is cloned into, as Docker Gitspace derives it: the
@@ -62,6 +64,13 @@ export function repoUrlProblem(url: string): string | undefined {
     return 'is not an https://, http://, ssh:// or git@host:path URL (other git transports such as ext:: and file:// are refused)';
   }
   if (UNSAFE_URL_CHARS.test(url)) return 'contains whitespace, a quote or one of $ ` ; | & < > \\';
+  // git keeps the URL in .git/config and ssh reads a host starting with '-' as an option.
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/.test(url)) {
+    return 'carries a password or token (user:password@host), which git would keep in .git/config; put the credentials in the Secret named by repo.credentials.existingSecret';
+  }
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/@]*@)?([A-Za-z0-9]|\[)/.test(url)) {
+    return "has no host (the part after :// must start with a host name; ssh reads a leading '-' as an option)";
+  }
   return undefined;
 }
 

@@ -96,6 +96,8 @@ describe('repo URL safety', () => {
     ['https://x/a\\b', /whitespace, a quote/],
     ['https://x/a\nb', /whitespace/],
     ['', /is empty/],
+    ['ssh://-oProxyCommand=id/x', /has no host/],
+    ['https://-x/a', /has no host/],
   ])('refuses %j', (url, why) => {
     expect(repoUrlProblem(url)).toMatch(why);
     expect(() => checkRepoUrl(url)).toThrow(`repo.url: ${JSON.stringify(url)} `);
@@ -104,6 +106,24 @@ describe('repo URL safety', () => {
 
 it('messages about a refused URL never show its credentials', () => {
   expect(() => checkRepoUrl('https://me:s3cret@h/a b')).toThrow('repo.url: "https://***@h/a b" contains whitespace');
+});
+
+it('refuses a password in the URL without showing it, and keeps a user name alone', () => {
+  expect(() => checkRepoUrl('https://me:s3cret@git.example.com/a.git')).toThrow(/^repo\.url: "https:\/\/\*\*\*@git\.example\.com\/a\.git" carries a password/);
+  expect(() => checkRepoUrl('https://me:s3cret@git.example.com/a.git')).not.toThrow(/s3cret/);
+  expect(repoUrlProblem('https://me@git.example.com/a.git')).toBeUndefined();
+});
+
+it('a huge value is cut in messages', () => {
+  const url = `https://x/${'a'.repeat(100_000)} b`;
+  let message = '';
+  try {
+    checkRepoUrl(url);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  expect(message).toMatch(/^repo\.url: "https:\/\/x\/a+…" \(100012 characters\) contains whitespace/);
+  expect(message.length).toBeLessThan(300);
 });
 
 describe('POSIX user names and ids', () => {

@@ -250,6 +250,13 @@ deployment.yaml, so `helm template`/`install` stop before anything is created.
 {{- $v := .Values -}}
 {{- $proto := include "gitspace.model.ideProtocol" . -}}
 {{- $home := include "gitspace.model.home" . -}}
+{{- /* The URL reaches git's argv and .git/config: no password in it, and a host that ssh cannot read as an option. The URL is not quoted back here: it may hold a secret. */ -}}
+{{- if regexMatch "^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*:[^/@]*@" $v.repo.url -}}
+{{- fail "repo.url: the URL carries a password or token (user:password@host), which git would keep in .git/config; remove it from the URL and put the credentials in a Secret named by repo.credentials.existingSecret" -}}
+{{- end -}}
+{{- if and (regexMatch "^[A-Za-z][A-Za-z0-9+.-]*://" $v.repo.url) (not (regexMatch "^[A-Za-z][A-Za-z0-9+.-]*://([^/@]*@)?([A-Za-z0-9]|\\[)" $v.repo.url)) -}}
+{{- fail (printf "repo.url: %q has no host (the part after :// must start with a host name; ssh reads a leading '-' as an option); use a URL such as ssh://git@host/path" $v.repo.url) -}}
+{{- end -}}
 {{- if and (eq $proto "ssh") (not $v.ssh.authorizedKeysSecret) -}}
 {{- fail (printf "ssh.authorizedKeysSecret: ide.type %s is reached over SSH with public keys only; create a Secret with key authorized_keys and set ssh.authorizedKeysSecret to its name" $v.ide.type) -}}
 {{- end -}}
