@@ -30,7 +30,11 @@ die() {
 
 # q STRING: STRING quoted for a log line, so odd characters are visible and
 # never interpreted.
-q() { printf '%q' "$1"; }
+# q VALUE: VALUE quoted for a message; a long one is cut, so a huge input never
+# becomes a huge log line.
+q() {
+  if ((${#1} > 80)); then printf '%q... (%d characters)' "${1:0:64}" "${#1}"; else printf '%q' "$1"; fi
+}
 
 # validate_user_name VALUE ARGNAME: POSIX portable user name (what useradd
 # and busybox adduser both accept).
@@ -68,6 +72,7 @@ validate_repo_name() {
 # ext::, file:// or local paths; no credentials or shell characters.
 validate_repo_url() {
   local url=$1
+  ((${#url} <= 2048)) || die "REPO_URL: ${#url} characters, more than 2048; use the repository's clone URL"
   [[ "$url" =~ ^(https?://|ssh://|git@)[^[:space:][:cntrl:]\'\"\`\$\;\|\&\<\>\\]+$ ]] ||
     die "REPO_URL: unsupported or unsafe URL $(q "$url"): use https://, http://, ssh:// or git@host:path (no spaces, quotes or shell characters)"
   if [[ "$url" =~ ^[a-z]+:// ]] && ! [[ "$url" =~ ^[a-z]+://([^/@]*@)?([A-Za-z0-9]|\[) ]]; then
