@@ -49,6 +49,10 @@ install() {
     --set persistence.keepOnUninstall=false --set persistence.size=1Gi "$@"
 }
 
+# drop RELEASE: uninstall a release whose checks are done; the node has 2 CPUs and each
+# gitspace requests 250m, so keeping all of them would leave the next test pod Pending.
+drop() { helm -n "$NS" uninstall "$1" --wait --timeout 2m >/dev/null 2>&1 || true; }
+
 # helm_test RELEASE: helm test, printing the test pods' logs.
 helm_test() { helm test "$1" -n "$NS" --logs --timeout 5m; }
 
@@ -97,6 +101,7 @@ main() {
   check "containerEnv in a login shell, quotes and \$ kept" env_check
   check "postStartCommand object entries both ran" hooks_check
   check "helm test after the upgrade" helm_test web
+  drop web
 
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
   k create secret generic ssh-keys --from-file=authorized_keys="$WORK/key.pub" >/dev/null
@@ -105,14 +110,17 @@ main() {
     --set ssh.authorizedKeysSecret=ssh-keys --set security.mode=restricted
   check "helm test (SSH, restricted)" helm_test ssh
   check "ssh login as vscode lands in HOME" ssh_login
+  drop ssh
 
   # standard: prepare creates a user the image does not have; passwd reaches the other containers.
   check "install custom user dev 1001:1002 (not in the image)" install dev \
     --set user.remoteUser=dev --set user.containerUser=dev --set user.uid=1001 --set user.gid=1002
   check "helm test (dev: id -un works, HOME /home/dev)" helm_test dev
+  drop dev
 
   check "install root (HOME /root)" install root --set user.remoteUser=root --set user.containerUser=root --set user.uid=0 --set user.gid=0
   check "helm test (root)" helm_test root
+  drop root
 
   check "install layout legacy" install old --set compat.layout=legacy
   check "helm test (legacy: volume at /workspaces only)" helm_test old
