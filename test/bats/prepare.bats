@@ -108,20 +108,21 @@ listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -
   assert_eq "$(xroot "$c" stat -c %u:%g /gitspace/volume/.bashrc)" 1000:1000
 }
 
-@test "a seeding killed half-way resumes: missing files copied, existing ones kept" {
+@test "a seeding killed half-way is redone: a file the kill cut short is replaced, missing files copied" {
   local vol c
   vol=$(vol_create)
   c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
-  # The state a crash leaves: the in-progress marker and part of the copy,
-  # one file already changed by the user in between.
+  # The state a SIGKILL of cp leaves: the in-progress marker, .profile complete,
+  # .bashrc cut short (its first 10 bytes, with a fresh mtime), the rest missing.
   xroot "$c" sh -c 'mkdir -p /gitspace/volume/.gitspace && echo crashed >/gitspace/volume/.gitspace/seeding &&
-    cp -a /home/vscode/.bashrc /gitspace/volume/ && echo "# edited" >>/gitspace/volume/.bashrc'
+    cp -a /home/vscode/.profile /gitspace/volume/ &&
+    head -c 10 /home/vscode/.bashrc >/gitspace/volume/.bashrc && chown 1000:1000 /gitspace/volume/.bashrc'
   run prep "$c"
   [ "$status" -eq 0 ]
-  assert_contains "$output" "interrupted: resuming"
-  run xroot "$c" tail -n 1 /gitspace/volume/.bashrc
-  assert_eq "$output" "# edited"
-  xroot "$c" test -f /gitspace/volume/.profile
+  assert_contains "$output" "interrupted: copying again"
+  assert_eq "$(xroot "$c" sh -c 'sha256sum </gitspace/volume/.bashrc')" "$(xroot "$c" sh -c 'sha256sum </home/vscode/.bashrc')"
+  assert_eq "$(xroot "$c" stat -c %s:%u /gitspace/volume/.bashrc)" "$(xroot "$c" stat -c %s:%u /home/vscode/.bashrc)"
+  assert_eq "$(xroot "$c" sh -c 'sha256sum </gitspace/volume/.profile')" "$(xroot "$c" sh -c 'sha256sum </home/vscode/.profile')"
   xroot "$c" test -f /gitspace/volume/.vscode-server/bin/gitspace-reference/VERSION
   xroot "$c" test -f /gitspace/volume/.gitspace/seeded
   run xroot "$c" test -e /gitspace/volume/.gitspace/seeding

@@ -4,12 +4,15 @@
 # Docker's copy-up of a new named volume, for Kubernetes: copy the image's
 # HOME (SRC) into the volume (DST) when the volume is empty, keeping owner
 # and mode (cp -a), the HOME directory's own owner and mode included.
-# Runs as root. Never overwrites a file; a failed copy is an error.
+# Runs as root. Never touches a volume that holds data; a failed copy is an error.
 #
 # State on the volume (DST/.gitspace/):
 #   seeding  written BEFORE the copy: a crash half-way leaves it, and the next
-#            run resumes with a no-clobber copy instead of taking the partly
-#            filled volume for user data.
+#            run copies again, overwriting, instead of taking the partly filled
+#            volume for user data. Overwriting is safe then: the gitspace
+#            container only starts after prepare succeeded, so nothing but the
+#            interrupted copy has written there, and a file the kill cut short
+#            must not be kept.
 #   seeded   written LAST: what was seeded; its presence makes a re-run a no-op.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -65,21 +68,23 @@ seed_home() {
   local fsg
   fsg=$(fsgroup_bits "$dst")
   mkdir -p "$state"
+  local no_clobber=-n
   if [ -f "$state/seeding" ]; then
-    log_warn "a previous seeding was interrupted: resuming (existing files are kept)"
+    log_warn "a previous seeding was interrupted: copying again over what it left (a file it cut short is replaced)"
+    no_clobber=
   else
     printf 'from %s started %s\n' "$src" "$(_gs_ts)" | write_file_atomic "$state/seeding" 0644
   fi
   if [ -d "$src" ]; then
-    log_info "seeding $(q "$dst") from the image's $(q "$src") (cp -a, no overwrite)"
-    # -n: never overwrite. With coreutils 9.1 (bookworm) and busybox, a
-    # skipped file is not an error; any real failure is.
+    log_info "seeding $(q "$dst") from the image's $(q "$src") (cp -a)"
+    # -n on a first copy: the volume is empty but for lost+found. With
+    # coreutils 9.1 (bookworm) and busybox, a skipped file is not an error.
     if [ "$(id -u)" = 0 ]; then
-      cp -a -n "$src/." "$dst/" || die "copying $(q "$src") into the volume failed; the next start resumes"
+      cp -a $no_clobber "$src/." "$dst/" || die "copying $(q "$src") into the volume failed; the next start resumes"
     else
       # Unprivileged (security.mode restricted): the root of the volume is
       # not ours, so its times/owner cannot be copied; copy its entries.
-      find "$src" -mindepth 1 -maxdepth 1 -exec cp -a -n {} "$dst/" \; ||
+      find "$src" -mindepth 1 -maxdepth 1 -exec cp -a $no_clobber {} "$dst/" \; ||
         die "copying $(q "$src") into the volume failed; the next start resumes"
     fi
     # The volume root takes HOME's own owner and mode, as Docker's copy-up
