@@ -8,7 +8,9 @@
 # everything writable by the user, HOME's dotfiles there; a second upgrade's hook says "already
 # migrated" and changes nothing; `helm rollback` to the legacy revision loses nothing and the
 # gitspace runs. A second release does the same for the nested layout (workspaces/{repo}) with
-# a name collision. Needs the cluster up (bash test/cluster/cluster.sh up).
+# a name collision. A third release, created with layout home, is switched to legacy: refused
+# (prepare fails, naming compat.layout), volume untouched; rolling back restores it. Needs the cluster up (bash test/cluster/cluster.sh up).
+# MIGRATION_KEEP_LOGS=1 keeps the hook logs and checksum files (their folder is printed).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -39,7 +41,7 @@ cleanup() {
   local r
   for r in $(helm -n "$NS" list -aq 2>/dev/null); do helm -n "$NS" uninstall "$r" --no-hooks >/dev/null 2>&1 || true; done
   kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [[ -n "${MIGRATION_KEEP_LOGS:-}" ]]; then echo "hook logs and checksums kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -148,6 +150,19 @@ has_all() {
   for re in "$@"; do grep -q -- "$re" "$f" || { echo "no line matches $re in $f"; return 1; }; done
 }
 
+# prepare_refused RELEASE: the new pod's prepare exits 1 with the home -> legacy message.
+prepare_refused() {
+  local i pod
+  for ((i = 0; i < 60; i++)); do
+    pod=$(k get pod -l app.kubernetes.io/instance="$1",app.kubernetes.io/component=gitspace -o jsonpath='{range .items[*]}{.metadata.name} {.status.initContainerStatuses[0].state.terminated.exitCode} {.status.initContainerStatuses[0].lastState.terminated.exitCode}{"\n"}{end}' | awk '$2 == 1 || $3 == 1 {print $1; exit}')
+    [[ -z "$pod" ]] || break
+    sleep 2
+  done
+  [[ -n "$pod" ]] || { k get pods; return 1; }
+  k logs "$pod" -c prepare --previous 2>/dev/null | grep -q "Going from home back to legacy is refused; set compat.layout=home again" ||
+    k logs "$pod" -c prepare | grep -q "Going from home back to legacy is refused; set compat.layout=home again"
+}
+
 same_sums() {
   local got
   got=$(in_gitspace "$1" "$SUMS" "$2")
@@ -161,6 +176,8 @@ main() {
   kubectl get --raw /readyz >/dev/null || die "no cluster answers (KUBECONFIG=$KUBECONFIG): bash test/cluster/cluster.sh up"
   bash "$root/test/cluster/cluster.sh" load-image "$IMAGE" >&2
   kubectl create namespace "$NS" >/dev/null
+  # The home-layout release of the last part starts now, next to the first ones (saves a minute).
+  helm install fresh "$CHART" -n "$NS" --set persistence.keepOnUninstall=false --set persistence.size=1Gi >/dev/null
 
   # --- legacy-root: the old runtime's volume, repo at /workspaces/test ---
   check "install compat.layout=legacy" helm_up old --set compat.layout=legacy
@@ -200,6 +217,14 @@ main() {
   check "workspaces/api is now \$HOME/api" same_sums nest /home/vscode/api "$WORK/nested-workspaces_api"
   check "the top-level test is untouched" same_sums nest /home/vscode/test "$WORK/nested-test"
   check "workspaces/ is gone (rmdir), the user owns everything" bash -c "kubectl -n $NS exec deploy/nest-gitspace -c gitspace -- bash -c '! test -e ~/workspaces && [ -z \"\$(find ~ -xdev -path ~/lost+found -prune -o \\! -user \$(id -u) -print)\" ]'"
+
+  # --- home -> legacy on a volume created as HOME: refused, nothing touched, undone by rollback ---
+  check "install layout home (a volume created as HOME)" k rollout status deploy/fresh-gitspace --timeout=4m
+  check "the user writes ~/notes" in_gitspace fresh 'echo mine >~/notes'
+  check "helm upgrade --set compat.layout=legacy (no --wait)" helm upgrade fresh "$CHART" -n "$NS" --reuse-values --set compat.layout=legacy
+  check "prepare refuses: exit 1, message names compat.layout and the fix" prepare_refused fresh
+  check "helm rollback to the home revision: the gitspace runs, HOME intact" bash -c \
+    "helm rollback fresh 1 -n $NS --wait --timeout 4m >/dev/null && kubectl -n $NS exec deploy/fresh-gitspace -c gitspace -- bash -c '[ \"\$(cat ~/notes)\" = mine ] && [ \"\$(cat ~/.gitspace/layout)\" = \"home 1\" ] && [ \"\$(pwd)\" = /home/vscode ]'"
 
   printf '\nmigration: %d passed, %d failed%s (%ds)\n' "$PASS" "${#FAILED[@]}" "${FAILED[*]:+ (${FAILED[*]})}" "$((SECONDS - start))" >&2
   [[ ${#FAILED[@]} -eq 0 ]]

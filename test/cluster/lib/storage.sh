@@ -108,6 +108,29 @@ YAML
     die "applying the StorageClass and PVs failed" # server-side: 1 s, not 16 s
 }
 
+# _pv_in_use MNT: the disk mounted at MNT is mounted anywhere else: a kubelet
+# bind mount in this mount namespace, or any mount in another one (a container
+# of a pod force-deleted from the API can still run with it). Reformatting it
+# then corrupts what those processes still write.
+_pv_in_use() {
+  local mnt=$1 dev self f pid ns
+  mountpoint -q "$mnt" || return 1
+  (($(findmnt -n -o TARGET -S "$(findmnt -n -o SOURCE --mountpoint "$mnt")" | wc -l) > 1)) && return 0
+  dev=$(mountpoint -d "$mnt")
+  self=$(readlink /proc/self/ns/mnt)
+  for f in /proc/[0-9]*/mountinfo; do
+    pid=${f#/proc/}
+    pid=${pid%/mountinfo}
+    ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null) || continue
+    [[ "$ns" != "$self" ]] || continue
+    if awk -v d="$dev" '$3 == d { f = 1 } END { exit !f }' "$f" 2>/dev/null; then
+      log_info "pv-recycle: $(basename "$mnt") still mounted by pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)); later"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # pv_recycle_once: wipe every Released pool PV whose disk nobody uses, and
 # make it Available again. Prints what it recycled.
 pv_recycle_once() {
@@ -115,12 +138,9 @@ pv_recycle_once() {
   for name in $(kc get pv -l gitspace.local/pool=true -o json |
     jq -r '.items[] | select(.status.phase == "Released") | .metadata.name'); do
     mnt=$(_pv_mnt "$name")
-    # kubelet's bind mounts of this disk are gone once the pod is; if one is
-    # left (pod still terminating), try again next round.
-    if mountpoint -q "$mnt" &&
-      (($(findmnt -n -o TARGET -S "$(findmnt -n -o SOURCE --mountpoint "$mnt")" | wc -l) > 1)); then
-      continue
-    fi
+    # kubelet's bind mounts and the containers' mounts of this disk are gone
+    # once the pod is; if one is left (pod still terminating), next round.
+    if _pv_in_use "$mnt"; then continue; fi
     _pv_umount "$name"
     _pv_format "$name"
     _pv_mount "$name"
