@@ -8,7 +8,8 @@
 # everything writable by the user, HOME's dotfiles there; a second upgrade's hook says "already
 # migrated" and changes nothing; `helm rollback` to the legacy revision loses nothing and the
 # gitspace runs. A second release does the same for the nested layout (workspaces/{repo}) with
-# a name collision. A third release, created with layout home, is switched to legacy: refused
+# a name collision, after its migration Job was SIGKILLed twice (after the first rename, after
+# seeding): the hook of the real upgrade resumes and finishes it. A third release, created with layout home, is switched to legacy: refused
 # (prepare fails, naming compat.layout), volume untouched; rolling back restores it. Needs the cluster up (bash test/cluster/cluster.sh up).
 # MIGRATION_KEEP_LOGS=1 keeps the hook logs and checksum files (their folder is printed).
 set -euo pipefail
@@ -143,6 +144,51 @@ user_owns_all() {
     echo x >~/test/build/by-user && echo x >~/test/build/out/by-user && echo more >>~/test/root.conf && echo x >>~/test/build/uid4242'
 }
 
+# killed_migration RELEASE TAG ENV_JSON: the release's own migration Job (rendered by helm for
+# layout home, as `helm upgrade` would run it), started by hand under another name with a test
+# hook that SIGKILLs the script (GITSPACE_TEST_HOOKS, docs/migration.md); waits for the Job to
+# fail and prints the log. The real upgrade afterwards must finish the migration. The script
+# runs as a child of sh here, not exec'd as PID 1: the kernel ignores a SIGKILL that PID 1 of a
+# container sends itself (the OOM killer's or a node loss's kill have no such exemption).
+killed_migration() {
+  local release=$1 env=$3 job="$1-gitspace-kill-$2"
+  helm template "$release" "$CHART" -n "$NS" --is-upgrade --set compat.layout=home \
+    --set persistence.keepOnUninstall=false --set persistence.size=1Gi --show-only templates/migration-hook.yaml |
+    kubectl create --dry-run=client -o json -f - |
+    jq --arg job "$job" --argjson env "$env" 'del(.metadata.annotations) |
+      if .kind == "ConfigMap" then .metadata.name = ($job + "-scripts")
+      else .metadata.name = $job | .metadata.labels["app.kubernetes.io/component"] = "migration-kill"
+        | .spec.template.metadata.labels["app.kubernetes.io/component"] = "migration-kill"
+        | .spec.template.spec.containers[0].env += $env
+        | .spec.template.spec.containers[0].command[2] = "\"$0\" \"$1\"; exit $?"
+        | .spec.template.spec.volumes |= map(if .configMap then .configMap.name = ($job + "-scripts") else . end) end' |
+    k apply -f - >/dev/null
+  local i state=""
+  for ((i = 0; i < 150; i++)); do
+    state=$(k get "job/$job" -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type} {end}')
+    [[ "$state" != *Failed* && "$state" != *Complete* ]] || break
+    sleep 2
+  done
+  [[ "$state" == *Failed* ]] || {
+    echo "job $job: conditions '${state}', expected Failed (SIGKILLed)"
+    k get pods -l job-name="$job" -o wide
+    k logs "job/$job"
+    return 1
+  }
+  k logs "job/$job"
+  k delete job "$job" --wait=true >/dev/null
+  k delete configmap "$job-scripts" >/dev/null
+}
+
+kill_after_first_rename() {
+  killed_migration nest rename1 '[{"name":"GITSPACE_TEST_HOOKS","value":"1"},{"name":"GITSPACE_MIGRATE_KILL_AFTER","value":"1"}]' >"$WORK/kill1.log"
+  has_all "$WORK/kill1.log" 'test hook: SIGKILL after rename 1'
+}
+kill_after_seeding() {
+  killed_migration nest seeded '[{"name":"GITSPACE_TEST_HOOKS","value":"1"},{"name":"GITSPACE_MIGRATE_KILL_AT","value":"seeded"}]' >"$WORK/kill2.log"
+  has_all "$WORK/kill2.log" 'was interrupted: resuming' 'test hook: SIGKILL at seeded'
+}
+
 # has_all FILE REGEX...: every REGEX matches a line of FILE.
 has_all() {
   local f=$1 re
@@ -211,8 +257,13 @@ main() {
     root_pod_to "$WORK/nested-all" nest "$NESTED_TREE; for d in workspaces/test workspaces/api test; do echo \"== \$d\"; bash -c $(printf '%q' "$SUMS") _ /workspaces/\$d; done"
   awk -v dir="$WORK" '/^== /{f=$2; gsub("/", "_", f); next} {print > (dir "/nested-" f)}' "$WORK/nested-all"
   check "nested checksums recorded" grep -q '^sub/file 9 644 f' "$WORK/nested-workspaces_test"
-  check "helm upgrade --set compat.layout=home (nested)" upgrade_watching nest "$WORK/hook3.log" --set compat.layout=home
-  check "hook log: collision reported, both kept" grep -q "name collision: workspaces/test is kept as test.from-workspaces" "$WORK/hook3.log"
+  # Killed twice before the real upgrade: right after the first rename (before the journal
+  # records it), then after the seeding step of the resumed run.
+  check "migration SIGKILLed after its first rename (the Job fails)" kill_after_first_rename
+  check "rerun SIGKILLed after seeding: it resumed from the journal first" kill_after_seeding
+  check "helm upgrade --set compat.layout=home (nested) finishes the killed migration" upgrade_watching nest "$WORK/hook3.log" --set compat.layout=home
+  check "hook log: resumed the interrupted migration" grep -q "was interrupted: resuming" "$WORK/hook3.log"
+  check "hook log: collision reported, both kept" grep -q "name collision: workspaces/test is kept as test.from-workspaces" "$WORK/kill1.log" "$WORK/hook3.log"
   check "workspaces/test is now \$HOME/test.from-workspaces, every file identical" same_sums nest /home/vscode/test.from-workspaces "$WORK/nested-workspaces_test"
   check "workspaces/api is now \$HOME/api" same_sums nest /home/vscode/api "$WORK/nested-workspaces_api"
   check "the top-level test is untouched" same_sums nest /home/vscode/test "$WORK/nested-test"

@@ -39,11 +39,20 @@ source "$_mig_dir/gitspace-init.sh"
 
 MIGRATE_SUFFIX=from-workspaces
 
+# _mig_kill_self: test hook: SIGKILL this script. The kernel ignores it when
+# the script is PID 1 of a container (exec'd by the Job), so say so and fail
+# instead of carrying on as if killed.
+_mig_kill_self() {
+  kill -9 $$
+  sleep 1
+  die "test hook: SIGKILL of pid $$ had no effect (PID 1 of a container ignores its own SIGKILL); run the script as a child process"
+}
+
 # _mig_kill_at POINT: test hook (see the header).
 _mig_kill_at() {
   if [ "${GITSPACE_TEST_HOOKS:-}" = 1 ] && [ "${GITSPACE_MIGRATE_KILL_AT:-}" = "$1" ]; then
     log_warn "test hook: SIGKILL at $1"
-    kill -9 $$
+    _mig_kill_self
   fi
 }
 
@@ -212,7 +221,7 @@ run_moves() {
       log_info "moved $(q "$src") -> $(q "$dst")"
       if [ "${GITSPACE_TEST_HOOKS:-}" = 1 ] && [ "${GITSPACE_MIGRATE_KILL_AFTER:-0}" = "$renamed" ]; then
         log_warn "test hook: SIGKILL after rename $renamed"
-        kill -9 $$
+        _mig_kill_self
       fi
     elif ! _mig_exists "$vol/$src" && _mig_exists "$vol/$dst"; then
       # Renamed by a run killed before it could write `done`.
