@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# npm run demo [-- --all] [-- --ssh]
+# npm run demo [-- --all] [-- --no-ssh]
 # The main job, from a fresh machine: tools, Docker engine, the reference
 # image, the local cluster, a demo repository on a loopback git server (kept
 # running), values from the real generator, `helm install` of a gitspace in
 # namespace gitspace-demo, then where its IDE is and the Docker/Kubernetes
-# parity table (the default case; --all: the whole matrix). --ssh also
-# installs an SSH IDE gitspace (release demo-ssh) and prints its ssh command.
+# parity table (the default case; --all: the whole matrix). It also
+# installs an SSH IDE gitspace (release demo-ssh) and prints its ssh command
+# (--no-ssh: only the code-server one).
 # Idempotent: a second run upgrades and reuses what is there.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,12 +25,13 @@ IDE_LOCAL_PORT=${GITSPACE_DEMO_IDE_PORT:-18089}
 SSH_LOCAL_PORT=${GITSPACE_DEMO_SSH_PORT:-18088}
 DEMO_DIR="$GITSPACE_CACHE/demo"
 ALL=false
-SSH=false
+SSH=true
 for a in "$@"; do
   case "$a" in
     --all) ALL=true ;;
     --ssh) SSH=true ;;
-    *) die "unknown option '$a'; usage: npm run demo [-- --all] [-- --ssh]" ;;
+    --no-ssh) SSH=false ;;
+    *) die "unknown option '$a'; usage: npm run demo [-- --all] [-- --no-ssh]" ;;
   esac
 done
 
@@ -156,7 +158,7 @@ main() {
     port_forward ssh "$SSH_RELEASE-gitspace" "$SSH_LOCAL_PORT" 8088
     ssh_line="ssh -i $key -p $SSH_LOCAL_PORT -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no vscode@127.0.0.1"
   else
-    ssh_line="(not installed: this gitspace's IDE is vs_code_web over HTTP; 'npm run demo -- --ssh' adds an SSH IDE gitspace and prints its ssh command)"
+    ssh_line="(not installed: --no-ssh)"
   fi
 
   step "demo 9/9: Docker/Kubernetes parity ($($ALL && echo 'all cases' || echo 'default case'))"
