@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# npm run bench [-- --smoke] [-- --reps N] [-- --out FILE]
+# The benchmarks (bench/bench.ts, docs/benchmarks.md): Docker against
+# Kubernetes on this machine, side by side in one run. Brings up what it needs
+# (tools, Docker engine, image, local cluster). Writes bench/results.json
+# (--smoke: tiny sizes, one repetition, results to a temp file unless --out).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+cd "$root"
+
+args=("$@")
+smoke=false
+out_given=false
+for a in "$@"; do
+  case "$a" in
+    --smoke) smoke=true ;;
+    --out) out_given=true ;;
+  esac
+done
+tmp=""
+if $smoke && ! $out_given; then
+  tmp=$(mktemp "${TMPDIR:-/tmp}/gitspace-bench-smoke.XXXXXX.json")
+  args+=(--out "$tmp")
+fi
+
+step "bench: tools, Docker engine, image, cluster"
+bash scripts/setup.sh >/dev/null
+docker_up
+bash images/build.sh gitspace
+bash test/cluster/cluster.sh up >/dev/null
+bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
+export PATH="$GITSPACE_BIN:$PATH" GITSPACE_KUBECONFIG
+
+step "bench: bench/bench.ts ${args[*]}"
+rc=0
+node --import tsx bench/bench.ts "${args[@]}" || rc=$?
+if [[ -n "$tmp" ]]; then
+  # The smoke proves the bench runs and produces every number; it times nothing.
+  if ((rc == 0)); then
+    jq -e '[.coldStartRatio, .restartRatio, .restartSecondsByHomeFiles[], .migrationSeconds, .migrationBytesWritten, .render.seconds] | all(type == "number")' "$tmp" >/dev/null ||
+      { log_warn "bench smoke: a number is missing in $tmp"; rc=1; }
+  fi
+  rm -f "$tmp"
+fi
+exit "$rc"
