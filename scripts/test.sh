@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 cd "$root"
 
-ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster e2e security parity migration)
+ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster e2e security parity migration bench)
 declare -a PASSED=() FAILED=()
 
 stage_generated() { node bin/gitspace-chart.js generate --check; }
@@ -58,6 +58,8 @@ stage_e2e() {
 stage_security() { bash test/security/run.sh; }
 stage_parity() { bash scripts/parity.sh; }
 stage_migration() { bash test/migration/run.sh; }
+# The benchmarks' smoke: tiny sizes, proves `npm run bench` runs and prints every number; times nothing.
+stage_bench() { bash scripts/bench.sh --smoke; }
 
 run_stage() {
   local name=$1 start=$SECONDS
