@@ -192,7 +192,7 @@ class DockerGitspace implements Gitspace {
       const running = (await this.docker(['inspect', '-f', '{{.State.Running}}', this.container])).stdout.trim();
       if (running !== 'true') throw new Error(`container ${this.container} is not running`);
       return (await ideAnswers(this.ideProtocol, await this.clientAddress(), this.idePort)) ? true : undefined;
-    }, 2000);
+    }, 250); // both runtimes poll alike: bench/ times a restart to the next poll
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<RunResult> {

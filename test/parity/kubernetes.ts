@@ -71,7 +71,7 @@ class KubernetesGitspace implements Gitspace {
           p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
       );
       return ready?.metadata.name;
-    }, 2000);
+    }, 250); // both runtimes poll alike: bench/ times a restart to the next poll
     return this.pod;
   }
 
