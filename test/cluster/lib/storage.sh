@@ -18,6 +18,12 @@ _pv_mnt() { printf '%s/mnt/%s\n' "$PV_DIR" "$1"; }
 _pv_format() {
   local img
   img=$(_pv_img "$1")
+  # A loop device still attached to the image (a mount alive somewhere) would
+  # write its old filesystem's metadata over the new one.
+  if [[ -n "$(losetup -j "$img" 2>/dev/null)" ]]; then
+    log_warn "$1: its image is still attached ($(losetup -j "$img" | cut -d: -f1)): not formatting it now"
+    return 1
+  fi
   mkdir -p "$(dirname "$img")"
   truncate -s 0 "$img"
   truncate -s "${PV_SIZE%i}" "$img"
@@ -43,8 +49,17 @@ _pv_mount() {
   chown root:root "$mnt" && chmod 0755 "$mnt"
   chattr +i "$mnt" 2>/dev/null || true
   [[ -s "$img" ]] || _pv_format "$name"
-  mount -o loop,noinit_itable "$img" "$mnt" ||
+  mount -o loop,noinit_itable "$img" "$mnt" && return 0
+  # A disk that no longer mounts (seen once: "Structure needs cleaning" right
+  # after a recycle) holds no one's data unless its PV is Bound: make it anew.
+  local phase
+  phase=$(kc get pv "$name" -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  [[ "$phase" != Bound ]] ||
+    die "mount -o loop $img $mnt failed and PV $name is Bound (its data is a test's): see dmesg; 'cluster.sh reset' starts over"
+  log_warn "$name: the disk image does not mount (PV ${phase:-absent}, no one's data): formatting it anew"
+  if ! _pv_format "$name" || ! mount -o loop,noinit_itable "$img" "$mnt"; then
     die "mount -o loop $img $mnt failed (loop devices available? see 'losetup -f')"
+  fi
 }
 
 _pv_umount() {
@@ -142,7 +157,7 @@ pv_recycle_once() {
     # once the pod is; if one is left (pod still terminating), next round.
     if _pv_in_use "$mnt"; then continue; fi
     _pv_umount "$name"
-    _pv_format "$name"
+    _pv_format "$name" || continue
     _pv_mount "$name"
     kc patch pv "$name" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null &&
       log_info "pv-recycle: $name wiped and Available"
@@ -152,7 +167,8 @@ pv_recycle_once() {
 # pv_recycler_loop: the pv-recycler daemon body.
 pv_recycler_loop() {
   while true; do
-    pv_recycle_once || log_warn "pv-recycle round failed; retrying"
+    # A subshell: a `die` in one round must not end the daemon.
+    (pv_recycle_once) || log_warn "pv-recycle round failed; retrying"
     sleep 3
   done
 }
