@@ -4,8 +4,9 @@
 # passwd name, HOME, cwd and mounts read back from the volume), then the value branches that
 # only a cluster proves: an SSH IDE in security.mode restricted (and a real ssh login), a user
 # the image does not have, root,
-# layout legacy and its upgrade to home (pre-upgrade hook), containerEnv in login shells and
-# lifecycle hooks. Everything runs in its own namespace, removed at the end.
+# layout legacy and its upgrade to home (pre-upgrade hook), containerEnv in login shells,
+# lifecycle hooks, a forwardPorts port reached through the Service, and the git identity from
+# values kept as the user changed it across a new pod. Everything runs in its own namespace, removed at the end.
 # Needs: the cluster up and the image loaded
 #   bash test/cluster/cluster.sh up && bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
 set -euo pipefail
@@ -72,12 +73,43 @@ hooks_check() {
   [[ "$got" == "a b " ]] || { echo "started.txt: $got"; return 1; }
 }
 
+# forwarded_port: a server the user starts on forwardPorts' 3000 answers through the Service's
+# port 3000 (kubectl port-forward to the Service, as a user would).
+forwarded_port() {
+  # shellcheck disable=SC2016 # run by the gitspace's shell
+  k exec deploy/web-gitspace -c gitspace -- bash -c 'nohup node -e "require(\"http\").createServer((q, s) => s.end(\"forwarded \" + process.env.USER)).listen(3000)" >/dev/null 2>&1 &' || return 1
+  k get service web-gitspace -o jsonpath='{.spec.ports[?(@.port==3000)].name}' | grep -qx port-3000 || { echo "no port 3000 on the Service"; return 1; }
+  k port-forward service/web-gitspace 13000:3000 >"$WORK/pf3000.log" 2>&1 &
+  PF_PID=$!
+  local out="" i
+  for ((i = 0; i < 20; i++)); do
+    out=$(curl -s --max-time 2 http://127.0.0.1:13000/ || true)
+    [[ -z "$out" ]] || break
+    sleep 1
+  done
+  kill "$PF_PID" 2>/dev/null || true
+  PF_PID=""
+  [[ "$out" == "forwarded vscode" ]] || { echo "port 3000 through the Service said: '$out'"; cat "$WORK/pf3000.log"; return 1; }
+}
+
+# identity_kept: git.userName from values is set once; the user's own change survives a new pod.
+identity_kept() {
+  [[ "$(in_gitspace web 'git config --global user.name')" == "From Values" ]] || { echo "values' name not set"; return 1; }
+  in_gitspace web 'git config --global user.name "My Own Name"'
+  k delete pod -l app.kubernetes.io/instance=web,app.kubernetes.io/component=gitspace --wait=false >/dev/null
+  sleep 2
+  k rollout status deploy/web-gitspace --timeout=3m >/dev/null
+  local got
+  got=$(in_gitspace web 'git config --global user.name')
+  [[ "$got" == "My Own Name" ]] || { echo "after the restart user.name is '$got'"; return 1; }
+}
+
 ssh_login() {
-  k port-forward service/ssh-gitspace 18088:8088 >"$WORK/pf.log" 2>&1 &
+  k port-forward service/ssh-gitspace 28088:8088 >"$WORK/pf.log" 2>&1 &
   PF_PID=$!
   sleep 3
   local out
-  out=$(timeout 30 ssh -i "$WORK/key" -p 18088 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+  out=$(timeout 30 ssh -i "$WORK/key" -p 28088 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     -o BatchMode=yes -o LogLevel=ERROR vscode@127.0.0.1 'id -un; pwd')
   kill "$PF_PID" 2>/dev/null || true
   PF_PID=""
@@ -96,11 +128,13 @@ main() {
     --set-string 'devcontainer.containerEnv.GREETING=it'"'"'s $HOME' \
     --set 'devcontainer.postStartCommand.a=echo a >> ~/started.txt' \
     --set 'devcontainer.postStartCommand.b=echo b >> ~/started.txt' \
-    --set 'devcontainer.forwardPorts={3000}'
+    --set 'devcontainer.forwardPorts={3000}' --set 'git.userName=From Values' --set git.userEmail=values@example.com
   sleep 5
   check "containerEnv in a login shell, quotes and \$ kept" env_check
   check "postStartCommand object entries both ran" hooks_check
   check "helm test after the upgrade" helm_test web
+  check "forwardPorts 3000: a user's server answers through the Service" forwarded_port
+  check "git identity from values, the user's own change kept after a new pod" identity_kept
   drop web
 
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
