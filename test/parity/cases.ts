@@ -3,6 +3,7 @@
 // exercises resolution too) and, written by hand, the user a person working in
 // that gitspace must see. A new case is one entry here and one file.
 import type { ExpectedUser } from './checks.ts';
+import { buildVsix, vsixFileName } from './vsix.ts';
 
 export const IMAGE = 'gitspace-chart/gitspace:0.1.0';
 export const IMAGE_UID1000 = 'gitspace-chart/test-uid1000:0.1.0';
@@ -16,12 +17,32 @@ export interface ParityCase {
   expected: ExpectedUser;
   /** The devcontainer.json has postCreateCommand/postStartCommand writing marker files. */
   hooks: boolean;
+  /** More files in the case's repository (beside README.md and .devcontainer/devcontainer.json). */
+  repoFiles?: () => Record<string, string | Buffer>;
+  /**
+   * Values the generator has no option for, merged over its output (top-level
+   * keys replaced): what a platform sets from the user's settings, as Docker
+   * Gitspace takes the git identity from the user's account.
+   */
+  values?: Record<string, unknown>;
 }
+
+/** The extension the default case's devcontainer.json names, committed in its repository. */
+const PARITY_VSIX = { publisher: 'gitspace-parity', name: 'parity-ext', version: '0.0.1' };
 
 const vscode: ExpectedUser = { name: 'vscode', uid: 1000, gid: 1000, group: 'vscode', home: '/home/vscode' };
 
 export const CASES: ParityCase[] = [
-  { name: 'default', about: 'default image, remoteUser from its metadata label', image: IMAGE, generatorArgs: [], expected: vscode, hooks: true },
+  {
+    name: 'default',
+    about: 'default image, remoteUser from its metadata label; hooks, containerEnv, forwardPorts, an extension, git identity',
+    image: IMAGE,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: true,
+    repoFiles: () => ({ [`.devcontainer/${vsixFileName(PARITY_VSIX)}`]: buildVsix(PARITY_VSIX) }),
+    values: { git: { userName: 'Parity Values Name', userEmail: 'values@parity.invalid' } },
+  },
   { name: 'remote-uid', about: 'remoteUser "1000"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
   { name: 'remote-uid-gid', about: 'remoteUser "1000:1000"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
   { name: 'remote-name-group', about: 'remoteUser "vscode:vscode"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },

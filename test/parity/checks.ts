@@ -9,6 +9,7 @@ import type { RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
 import type { Capabilities, Gitspace } from './runtime.ts';
+import { vsixIdFromPath } from './vsix.ts';
 
 /** What a case's user must look like, written by hand in cases.ts (not derived by the generator). */
 export interface ExpectedUser {
@@ -119,6 +120,33 @@ const PERSIST_ITEMS: Record<string, string> = {
 
 // One token per suite run, written by each runtime before its restart.
 const TOKEN = randomBytes(6).toString('hex');
+
+/** The user's own git identity edit, made before the restart (issue 10: the user's edit wins). */
+const OWN_GIT_NAME = 'Parity Own Name';
+
+/**
+ * A server the user starts on a forwarded port (node: the image has it for
+ * code-server), detached so it outlives the exec; prints its PID.
+ */
+const LISTEN_SCRIPT = `
+nohup node -e 'require("http").createServer((q, s) => s.end("forwarded " + require("os").userInfo().username)).listen(Number(process.argv[1]), "0.0.0.0")' "$1" >/dev/null 2>&1 &
+echo $!`;
+
+/** GET http://host:port/ until it answers (the listener may take a moment), "HTTP <status> <body>". */
+async function getText(host: string, port: number, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(3000) });
+      return `HTTP ${res.status} ${(await res.text()).trim()}`;
+    } catch (err) {
+      last = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+    }
+    if (Date.now() > deadline) return `no answer from ${host}:${port} (${last})`;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 export const CHECKS: Check[] = [
   {
@@ -319,9 +347,116 @@ export const CHECKS: Check[] = [
       const n = (f: string) => sh(ctx, 'if [ -f "$HOME/$1" ]; then wc -l <"$HOME/$1"; else echo 0; fi', [f]);
       // postCreate once per volume (marker on the volume, docs/architecture.md), postStart every start.
       const starts = { fresh: 1, 'after-restart': 2, 'after-recreate': 3 }[phase];
+      // The hook log on the volume (what `kubectl logs` / the start log also show): one "done" per run.
+      const logged = await sh(
+        ctx,
+        'f="$HOME/.gitspace/logs/lifecycle.log"; [ -f "$f" ] || { echo "no $f"; exit 0; }; printf "postCreate %s, postStart %s" "$(grep -c "hook postCreateCommand/.*: done" "$f")" "$(grep -c "hook postStartCommand/.*: done" "$f")"',
+      );
       return [
         { check: `lifecycle: postCreateCommand runs (${phase})`, value: `${await n('.parity-post-create')} time(s)`, expected: '1 time(s)' },
         { check: `lifecycle: postStartCommand runs (${phase})`, value: `${await n('.parity-post-start')} time(s)`, expected: `${starts} time(s)` },
+        { check: `lifecycle: hooks logged done in ~/.gitspace/logs/lifecycle.log (${phase})`, value: logged, expected: `postCreate 1, postStart ${starts}` },
+      ];
+    },
+  },
+  {
+    // containerEnv: Docker sets it on the container (every exec sees it) and appends export
+    // lines to /etc/profile, so a login shell that starts from nothing (sshd's) sees it too.
+    id: 'environment',
+    phases: ['fresh', 'after-recreate'],
+    async run(ctx, phase) {
+      const env = ctx.values.devcontainer?.containerEnv ?? {};
+      const obs: Observation[] = [];
+      for (const [k, want] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
+        const plain = await sh(ctx, 'printenv -- "$1" || echo "(unset)"', [k]);
+        const login = await sh(ctx, 'env -i HOME="$HOME" PATH=/usr/bin:/bin bash -lc \'printenv -- "$1" || echo "(unset)"\' bash "$1"', [k]);
+        obs.push(
+          { check: `env: containerEnv ${k} in exec (${phase})`, value: plain, expected: want },
+          { check: `env: containerEnv ${k} in a login shell from an empty environment (${phase})`, value: login, expected: want },
+        );
+      }
+      return obs;
+    },
+  },
+  {
+    // forwardPorts: a server the user starts answers where Docker publishes the port / through the Service.
+    id: 'forwarded-port',
+    phases: ['fresh'],
+    async run(ctx) {
+      const ports = (ctx.values.devcontainer?.forwardPorts ?? []).filter((p) => p !== ctx.ide.port);
+      const obs: Observation[] = [];
+      for (const port of ports.slice(0, 1)) {
+        const pid = await sh(ctx, LISTEN_SCRIPT, [String(port)]);
+        try {
+          let value: string;
+          try {
+            const fwd = await ctx.gs.forwardedPortAccess(port);
+            try {
+              value = await getText(fwd.host, fwd.port);
+            } finally {
+              await fwd.close();
+            }
+          } catch (err) {
+            value = `not reachable: ${err instanceof Error ? err.message : String(err)}`;
+          }
+          obs.push({
+            check: `forwardPorts: a server on ${port} in the gitspace answers from outside (Docker: published port; Kubernetes: the Service)`,
+            value,
+            expected: `HTTP 200 forwarded ${ctx.expected.name}`,
+          });
+        } finally {
+          if (/^[0-9]+$/.test(pid)) await sh(ctx, 'kill "$1" 2>/dev/null; true', [pid]);
+        }
+      }
+      return obs;
+    },
+  },
+  {
+    // customizations.vscode.extensions: installed into code-server (on the volume: kept by a re-create).
+    id: 'extensions',
+    phases: ['fresh', 'after-recreate'],
+    async run(ctx, phase) {
+      const wanted = ctx.values.devcontainer?.vscodeExtensions ?? [];
+      if (ctx.ide.protocol !== 'http' || !wanted.length) return [];
+      const ids = wanted.map((e) => (e.startsWith('/') ? (vsixIdFromPath(e) ?? e) : e.replace(/@.*/, '')).toLowerCase()).sort();
+      const listed = new Set((await sh(ctx, 'code-server --list-extensions 2>/dev/null')).split('\n').map((l) => l.trim().toLowerCase()));
+      return [
+        {
+          check: `extensions: code-server --list-extensions (${phase})`,
+          value: ids.map((id) => `${id} ${listed.has(id) ? 'listed' : 'missing'}`).join(', '),
+          expected: ids.map((id) => `${id} listed`).join(', '),
+        },
+      ];
+    },
+  },
+  {
+    // Git identity from values: set when the user has none; the user's own edit wins after a restart.
+    id: 'git-identity',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      const name = ctx.values.git?.userName;
+      const email = ctx.values.git?.userEmail;
+      if (!name) return [];
+      const get = (k: string) => sh(ctx, 'git config --global --get "$1" || echo "(unset)"', [k]);
+      const obs: Observation[] = [];
+      if (phase === 'fresh') {
+        obs.push(
+          { check: 'git identity: user.name from values (fresh)', value: await get('user.name'), expected: name },
+          { check: 'git identity: user.email from values (fresh)', value: await get('user.email'), expected: email ?? '(unset)' },
+          {
+            check: 'git identity: safe.directory has $HOME/{repo} (fresh)',
+            value: (await sh(ctx, 'git config --global --get-all safe.directory | grep -qxF "$HOME/$1" && echo yes || echo no', [ctx.repoName])),
+            expected: 'yes',
+          },
+        );
+        // The user's own edit, before the restart.
+        await sh(ctx, 'git config --global user.name "$1"', [OWN_GIT_NAME]);
+        return obs;
+      }
+      const how = phase === 'after-restart' ? ctx.capabilities.restart : ctx.capabilities.recreate;
+      return [
+        { check: `git identity: the user's own user.name kept (${phase})`, value: await get('user.name'), expected: OWN_GIT_NAME, note: `restart = ${how}` },
+        { check: `git identity: user.email from values kept (${phase})`, value: await get('user.email'), expected: email ?? '(unset)' },
       ];
     },
   },

@@ -225,6 +225,11 @@ class DockerGitspace implements Gitspace {
     return { host: m[1], port: Number(m[2]), close: async () => {} };
   }
 
+  /** Docker Gitspace publishes forwardPorts (-p): the published port on the host. */
+  async forwardedPortAccess(port: number): Promise<Forward> {
+    return this.portAccess(port);
+  }
+
   async describeMounts(): Promise<VolumeMount[]> {
     const out = (await this.docker(['inspect', '-f', '{{json .Mounts}}', this.container])).stdout;
     const mounts = JSON.parse(out) as { Type: string; Name?: string; Destination: string; RW: boolean }[];

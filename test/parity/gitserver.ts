@@ -180,7 +180,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
 export async function createRepo(
   root: string,
   name: string,
-  files: Record<string, string>,
+  files: Record<string, string | Buffer>,
   opts: { private: boolean; branch?: string },
 ): Promise<void> {
   const bare = path.join(root, `${name}.git`);

@@ -97,13 +97,18 @@ class KubernetesGitspace implements Gitspace {
   }
 
   async portAccess(containerPort: number): Promise<Forward> {
-    const child = spawn('kubectl', ['port-forward', '-n', this.ns, `pod/${this.pod}`, `:${containerPort}`, '--address', '127.0.0.1'], {
+    return this.portForward(`pod/${this.pod}`, containerPort);
+  }
+
+  /** kubectl port-forward TARGET :PORT on 127.0.0.1 (TARGET pod/NAME or service/NAME). */
+  private async portForward(target: string, containerPort: number): Promise<Forward> {
+    const child = spawn('kubectl', ['port-forward', '-n', this.ns, target, `:${containerPort}`, '--address', '127.0.0.1'], {
       env: { ...process.env, ...kubeEnv() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
-      const t = setTimeout(() => reject(new Error(`kubectl port-forward ${this.pod} ${containerPort}: no port after 30s: ${out}`)), 30_000);
+      const t = setTimeout(() => reject(new Error(`kubectl port-forward ${target} ${containerPort}: no port after 30s: ${out}`)), 30_000);
       const onData = (d: Buffer) => {
         out += d.toString();
         const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
@@ -129,6 +134,24 @@ class KubernetesGitspace implements Gitspace {
     };
     this.forwards.add(fwd);
     return fwd;
+  }
+
+  /**
+   * The release's Service, through its ClusterIP (kube-proxy routes it to the
+   * pod's targetPort, as for any client in the cluster): the Service must list
+   * the port. The test cluster runs kube-proxy on this host, so ClusterIPs
+   * answer here; with GITSPACE_PARITY_SERVICE_ACCESS=port-forward it is
+   * `kubectl port-forward service/NAME` instead (clusters whose ClusterIPs the
+   * host cannot reach).
+   */
+  async forwardedPortAccess(port: number): Promise<Forward> {
+    const out = await kubectl(['get', 'service', '-n', this.ns, '-l', `app.kubernetes.io/instance=${this.release}`, '-o', 'json']);
+    const svcs = (JSON.parse(out.stdout) as { items: { metadata: { name: string }; spec: { clusterIP?: string; ports?: { port: number }[] } }[] }).items;
+    const svc = svcs.find((s) => s.spec.ports?.some((p) => p.port === port));
+    if (!svc) throw new Error(`no Service of release ${this.release} in ${this.ns} has port ${port} (services: ${svcs.map((s) => `${s.metadata.name} [${(s.spec.ports ?? []).map((p) => p.port).join(',')}]`).join('; ') || 'none'})`);
+    if (process.env.GITSPACE_PARITY_SERVICE_ACCESS === 'port-forward') return this.portForward(`service/${svc.metadata.name}`, port);
+    if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None') throw new Error(`Service ${svc.metadata.name} has no ClusterIP`);
+    return { host: svc.spec.clusterIP, port, close: async () => {} };
   }
 
   async describeMounts(): Promise<VolumeMount[]> {

@@ -65,6 +65,11 @@ export interface Gitspace {
   delete(): Promise<void>;
   /** Make a container port reachable on 127.0.0.1. */
   portAccess(containerPort: number): Promise<Forward>;
+  /**
+   * Reach a forwardPorts port the way a client outside the gitspace does:
+   * Docker's published port (docker run -p), the Kubernetes Service.
+   */
+  forwardedPortAccess(port: number): Promise<Forward>;
   /** The platform's own view of the volume's mount points in the main container. */
   describeMounts(): Promise<VolumeMount[]>;
   /** The address the gitspace's traffic to the git server comes from (its container / pod IP). */

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { repoNameOf, idePortFor } from '../../generator/src/model.ts';
 import { CASES, type ParityCase } from './cases.ts';
 import { CHECKS, type CheckContext, type Observation, type Phase } from './checks.ts';
@@ -215,7 +216,7 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
   await createRepo(
     s.server.root,
     kase.name,
-    { 'README.md': `# ${kase.name}\n\n${kase.about}\n`, '.devcontainer/devcontainer.json': await readFile(devcontainerFile, 'utf8') },
+    { 'README.md': `# ${kase.name}\n\n${kase.about}\n`, '.devcontainer/devcontainer.json': await readFile(devcontainerFile, 'utf8'), ...kase.repoFiles?.() },
     { private: true },
   );
   const repoHead = (await run('git', ['--git-dir', path.join(s.server.root, `${kase.name}.git`), 'rev-parse', 'HEAD'])).stdout.trim();
@@ -232,6 +233,12 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     progress(`  ${v}`);
     for (const rt of s.runtimes) byRuntime[rt.name] = [{ check: 'start', value: v, expected: 'ok' }];
     return byRuntime;
+  }
+  if (kase.values) {
+    // Settings the generator has no option for (the git identity): over its output, for both runtimes.
+    const doc = YAML.parseDocument(await readFile(valuesFile, 'utf8'));
+    for (const [k, v] of Object.entries(kase.values)) doc.set(k, v);
+    await writeFile(valuesFile, doc.toString());
   }
   const values = await loadValues(valuesFile);
   const protocol = ideProtocol(values);
