@@ -110,6 +110,14 @@ const NEEDS_BUILD: Record<string, string> = {
 // Fields Docker Gitspace applies to `docker run` that have no Kubernetes value in the chart.
 const NOT_MAPPED = ['mounts', 'privileged', 'init', 'capAdd', 'securityOpt'];
 
+// Lifecycle commands Docker Gitspace does not run (it runs postCreateCommand and postStartCommand only).
+const NOT_RUN: Record<string, string> = {
+  initializeCommand: 'it runs on the host before the container exists; a gitspace has no host step',
+  onCreateCommand: 'move it to the start of postCreateCommand',
+  updateContentCommand: 'move it into postCreateCommand',
+  postAttachCommand: 'move it into postStartCommand',
+};
+
 function readConfig(obj: Record<string, unknown>, file: string, isMetadata = false): { config: DevcontainerConfig; warnings: string[] } {
   const config: DevcontainerConfig = {};
   const warnings: string[] = [];
@@ -173,6 +181,9 @@ function readConfig(obj: Record<string, unknown>, file: string, isMetadata = fal
         `${file}: "${field}" is not supported (${why}): build the image first (e.g. \`devcontainer build --image-name REPO:TAG\`), load or push it, and set "image" (or pass --image)`,
       );
     }
+  }
+  for (const [field, what] of Object.entries(NOT_RUN)) {
+    if (obj[field] !== undefined) warnings.push(`${file}: "${field}" is not run (Docker Gitspace runs only postCreateCommand and postStartCommand): ${what}`);
   }
   for (const field of NOT_MAPPED) {
     if (obj[field] !== undefined) warnings.push(`${file}: "${field}" is applied by Docker Gitspace's docker run but has no Kubernetes equivalent in the chart: ignored`);

@@ -75,6 +75,18 @@ describe('devcontainer.json is JSONC', () => {
     expect(parseDevcontainerJson('{"features": {}}').warnings).toEqual([]);
   });
 
+  it.each([
+    ['onCreateCommand', 'move it to the start of postCreateCommand'],
+    ['updateContentCommand', 'move it into postCreateCommand'],
+    ['postAttachCommand', 'move it into postStartCommand'],
+    ['initializeCommand', 'a gitspace has no host step'],
+  ])('warns that "%s" is not run, and what to do', (field, todo) => {
+    const { warnings } = parseDevcontainerJson(`{"${field}": "make"}`);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`${F}: "${field}" is not run (Docker Gitspace runs only postCreateCommand and postStartCommand)`);
+    expect(warnings[0]).toContain(todo);
+  });
+
   it('warns about docker run options the chart cannot apply', () => {
     expect(parseDevcontainerJson('{"privileged": true}').warnings).toEqual([
       `${F}: "privileged" is applied by Docker Gitspace's docker run but has no Kubernetes equivalent in the chart: ignored`,
