@@ -33,6 +33,7 @@ setup_file() {
   cat >"$GS_DIR/ide/fake-ide-1.0/bin/remote-dev-server.sh" <<'SH'
 #!/bin/sh
 echo "remote-dev-server args: $*"
+if [ "$1" = installPlugins ]; then echo "$*" >>"$HOME/plugins-installed"; exit 0; fi
 echo "Gateway link: jetbrains-gateway://connect#type=ssh&deploy=false&projectPath=$2&user=$4"
 trap 'exit 0' TERM
 while :; do sleep 1; done
@@ -213,15 +214,19 @@ sshu() {
   assert_contains "$output" "stop requested"
 }
 
-@test "JetBrains: backend unpacked from a URL into ~/.cache/JetBrains/RemoteDev/dist/<ide>, run with --ssh-link-user, sshd beside it" {
+@test "JetBrains: backend unpacked from a URL into ~/.cache/JetBrains/RemoteDev/dist/<ide>, plugins installed into it, run with --ssh-link-user, sshd beside it" {
   local vol c ps
   vol=$(vol_create)
   ps=$(free_port)
   c=$(gitspace_ctr "$vol" "$ps:8090")
   setup_steps "$c" >/dev/null 2>&1
   start_ide "$c" intellij -e IDE_PORT=8090 -e GITSPACE_HOOKS_DIR=/nonexistent \
-    -e JETBRAINS_DOWNLOAD_URL="http://$GW:$GIT_PORT/static/fake-ide.tar.gz"
+    -e JETBRAINS_DOWNLOAD_URL="http://$GW:$GIT_PORT/static/fake-ide.tar.gz" \
+    -e JETBRAINS_PLUGINS=org.jetbrains.plugins.go,com.intellij.kubernetes
   wait_listen "$c" 8090 || { docker exec "$c" cat /tmp/start-intellij.log; return 1; }
+  # customizations.jetbrains.plugins: installPlugins REPO ID... before the run, once per list.
+  run docker exec "$c" cat /home/vscode/plugins-installed
+  assert_eq "$output" "installPlugins /home/vscode/plain org.jetbrains.plugins.go com.intellij.kubernetes"
   docker exec "$c" test -x /home/vscode/.cache/JetBrains/RemoteDev/dist/intellij/bin/remote-dev-server.sh
   local i
   for i in $(seq 1 20); do docker exec "$c" grep -q 'Gateway link: ' /home/vscode/.gitspace/logs/jetbrains.log 2>/dev/null && break; sleep 0.5; done

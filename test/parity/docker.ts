@@ -97,6 +97,8 @@ class DockerGitspace implements Gitspace {
     if (this.ideProtocol === 'ssh') env.SSH_AUTHORIZED_KEYS_FILE = `${SSH_DIR}/authorized_keys`;
     const ext = v.devcontainer?.vscodeExtensions ?? [];
     if (ext.length) env.IDE_EXTENSIONS = ext.join(',');
+    const plugins = v.devcontainer?.jetbrainsPlugins ?? [];
+    if (plugins.length) env.JETBRAINS_PLUGINS = plugins.join(',');
     return env;
   }
 

@@ -8,7 +8,8 @@
 #
 # Environment (docs/architecture.md): HOME, GITSPACE_USER, REPO_NAME,
 # IDE_TYPE, IDE_PORT, IDE_AUTH, IDE_PASSWORD_FILE, IDE_EXTENSIONS,
-# SSH_AUTHORIZED_KEYS_FILE, JETBRAINS_DOWNLOAD_URL, GITSPACE_HOOKS_DIR.
+# SSH_AUTHORIZED_KEYS_FILE, JETBRAINS_DOWNLOAD_URL, JETBRAINS_PLUGINS,
+# GITSPACE_HOOKS_DIR.
 set -euo pipefail
 _gs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -98,6 +99,7 @@ start_ide() {
       ;;
     *)
       install_jetbrains_backend "$IDE_TYPE" "${JETBRAINS_DOWNLOAD_URL:-}"
+      install_jetbrains_plugins "$IDE_TYPE" "$repo"
       sshd_setup "$IDE_PORT" "$GITSPACE_USER"
       start_bg sshd sshd_run
       start_bg jetbrains jetbrains_run "$IDE_TYPE" "$repo" "$GITSPACE_USER"

@@ -3,8 +3,9 @@
 # jetbrains/init-jetbrains.sh IDE URL
 # JetBrains Gateway backend, as Docker Gitspace installs it: the IDE's
 # tar.gz from URL unpacked into ~/.cache/JetBrains/RemoteDev/dist/IDE (once:
-# HOME is the volume), then `remote-dev-server.sh run ~/REPO --ssh-link-user
-# USER`; the client reaches it over SSH (ssh/sshd.sh).
+# HOME is the volume), the plugins of $JETBRAINS_PLUGINS installed into it,
+# then `remote-dev-server.sh run ~/REPO --ssh-link-user USER`; the client
+# reaches it over SSH (ssh/sshd.sh).
 set -euo pipefail
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -57,6 +58,43 @@ install_jetbrains_backend() {
   mv -T "$top" "$dist"
   rm -rf "$tmp"
   log_info "JetBrains $ide backend unpacked into $(q "$dist")"
+}
+
+# jetbrains_plugins: $JETBRAINS_PLUGINS (comma/space separated plugin ids,
+# customizations.jetbrains.plugins), validated, one per line.
+jetbrains_plugins() {
+  local p list=()
+  # read -a, not an unquoted expansion: no globbing of user input.
+  IFS=$', \t\n' read -r -a list <<<"${JETBRAINS_PLUGINS:-}" || true
+  for p in "${list[@]}"; do
+    [[ "$p" =~ ^[A-Za-z0-9][A-Za-z0-9._:-]*$ ]] || die "JETBRAINS_PLUGINS: $(q "$p") is not a JetBrains plugin id (e.g. org.jetbrains.plugins.go)"
+    printf '%s\n' "$p"
+  done
+}
+
+# install_jetbrains_plugins IDE REPO_DIR: customizations.jetbrains.plugins
+# into the backend, as Docker Gitspace does before it runs the IDE:
+# `remote-dev-server.sh installPlugins REPO_DIR ID...`. Done again only when
+# the list changes (the list that was installed is kept in ~/.gitspace); a
+# failure (no plugin repository reachable) is logged and the IDE starts anyway.
+install_jetbrains_plugins() {
+  local ide=$1 repo=$2 dist wanted marker ids=()
+  wanted=$(jetbrains_plugins)
+  [ -n "$wanted" ] || return 0
+  dist=$(jetbrains_dist_dir "$ide")
+  marker="$(gitspace_state_dir "$HOME")/jetbrains-plugins-$ide"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ]; then
+    log_info "JetBrains plugins already installed: $(printf '%s' "$wanted" | tr '\n' ' ')"
+    return 0
+  fi
+  mapfile -t ids <<<"$wanted"
+  log_info "installing JetBrains plugins: ${ids[*]}"
+  if "$dist/bin/remote-dev-server.sh" installPlugins "$repo" "${ids[@]}" >&2; then
+    mkdir -p "$(dirname "$marker")"
+    printf '%s\n' "$wanted" | write_file_atomic "$marker" 0644
+  else
+    log_warn "JetBrains plugins could not be installed (exit code $?); the IDE starts without them"
+  fi
 }
 
 # jetbrains_run IDE REPO_DIR USER: the backend in the foreground (exec).
