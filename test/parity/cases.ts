@@ -17,6 +17,13 @@ export interface ParityCase {
   expected: ExpectedUser;
   /** The devcontainer.json has postCreateCommand/postStartCommand writing marker files. */
   hooks: boolean;
+  /** A postStartCommand entry made to fail: logged with its exit code at every start, the gitspace runs on. */
+  failingHook?: { label: string; code: number };
+  /**
+   * false: the repository has no .devcontainer/devcontainer.json (the case's file
+   * only feeds the generator); the gitspace writes one naming the image, as Docker Gitspace.
+   */
+  devcontainerInRepo?: boolean;
   /** More files in the case's repository (beside README.md and .devcontainer/devcontainer.json). */
   repoFiles?: () => Record<string, string | Buffer>;
   /**
@@ -70,6 +77,22 @@ export const CASES: ParityCase[] = [
     expected: vscode,
     hooks: false,
   },
-  { name: 'container-root', about: 'containerUser root, remoteUser vscode', image: IMAGE, generatorArgs: [], expected: vscode, hooks: true },
-  { name: 'ssh-ide', about: 'ide vs_code: sshd as the user, key login', image: IMAGE, generatorArgs: ['--ide', 'vs_code'], expected: vscode, hooks: false },
+  {
+    name: 'container-root',
+    about: 'containerUser root, remoteUser vscode; postStartCommand object form, one entry failing',
+    image: IMAGE,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: true,
+    failingHook: { label: 'postStartCommand/00-fails', code: 7 },
+  },
+  {
+    name: 'ssh-ide',
+    about: 'ide vs_code: sshd as the user, key login; no devcontainer.json in the repository',
+    image: IMAGE,
+    generatorArgs: ['--ide', 'vs_code'],
+    expected: vscode,
+    hooks: false,
+    devcontainerInRepo: false,
+  },
 ];

@@ -39,6 +39,10 @@ export interface CheckContext {
   imageHomeFiles: string[];
   /** Whether the case's devcontainer.json has lifecycle hooks (see cases.ts). */
   hooks: boolean;
+  /** A postStartCommand entry that fails on purpose (see cases.ts). */
+  failingHook?: { label: string; code: number };
+  /** Whether the case's repository has .devcontainer/devcontainer.json. */
+  devcontainerInRepo: boolean;
 }
 
 export interface Observation {
@@ -352,10 +356,44 @@ export const CHECKS: Check[] = [
         ctx,
         'f="$HOME/.gitspace/logs/lifecycle.log"; [ -f "$f" ] || { echo "no $f"; exit 0; }; printf "postCreate %s, postStart %s" "$(grep -c "hook postCreateCommand/.*: done" "$f")" "$(grep -c "hook postStartCommand/.*: done" "$f")"',
       );
+      // A failing hook: logged with its exit code, the gitspace keeps running (the ide check answers).
+      const failed = await sh(
+        ctx,
+        'sed -n "s/.*\\[gitspace\\] hook \\([^ ]*\\): FAILED with exit code \\([0-9]*\\).*/\\1: exit code \\2/p" "$HOME/.gitspace/logs/lifecycle.log" 2>/dev/null | sort | uniq -c',
+      );
+      const failedText = failed
+        ? failed.split('\n').map((l) => { const m = /^\s*(\d+)\s+(.*)$/.exec(l); return m ? `${m[2]} ×${m[1]}` : l; }).join(', ')
+        : 'none';
+      const fh = ctx.failingHook;
       return [
+        { check: `lifecycle: failed hooks in the log, with exit code (${phase})`, value: failedText, expected: fh ? `${fh.label}: exit code ${fh.code} ×${starts}` : 'none' },
         { check: `lifecycle: postCreateCommand runs (${phase})`, value: `${await n('.parity-post-create')} time(s)`, expected: '1 time(s)' },
         { check: `lifecycle: postStartCommand runs (${phase})`, value: `${await n('.parity-post-start')} time(s)`, expected: `${starts} time(s)` },
         { check: `lifecycle: hooks logged done in ~/.gitspace/logs/lifecycle.log (${phase})`, value: logged, expected: `postCreate 1, postStart ${starts}` },
+      ];
+    },
+  },
+  {
+    // No devcontainer.json in the repository: Docker Gitspace writes one naming the image.
+    id: 'devcontainer-json',
+    phases: ['fresh'],
+    async run(ctx) {
+      const v = await sh(
+        ctx,
+        `f="$HOME/$1/.devcontainer/devcontainer.json"
+        [ -f "$f" ] || { echo "no $f"; exit 0; }
+        st=$(git -C "$HOME/$1" status --porcelain -- .devcontainer/devcontainer.json | cut -c1-2)
+        case "$st" in "") s="the repository's, unchanged" ;; "??") s="written by the gitspace" ;; *) s="the repository's, changed ($st)" ;; esac
+        printf '%s: %s\n' "$s" "$(tr -d '\n' <"$f")"`,
+        [ctx.repoName],
+      );
+      const image = `${ctx.values.image?.repository}:${ctx.values.image?.tag}`;
+      return [
+        {
+          check: 'devcontainer.json in $HOME/{repo}',
+          value: ctx.devcontainerInRepo ? v.replace(/:.*/, '') : v,
+          expected: ctx.devcontainerInRepo ? "the repository's, unchanged" : `written by the gitspace: {"image": "${image}"}`,
+        },
       ];
     },
   },

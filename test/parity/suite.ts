@@ -216,7 +216,11 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
   await createRepo(
     s.server.root,
     kase.name,
-    { 'README.md': `# ${kase.name}\n\n${kase.about}\n`, '.devcontainer/devcontainer.json': await readFile(devcontainerFile, 'utf8'), ...kase.repoFiles?.() },
+    {
+      'README.md': `# ${kase.name}\n\n${kase.about}\n`,
+      ...(kase.devcontainerInRepo === false ? {} : { '.devcontainer/devcontainer.json': await readFile(devcontainerFile, 'utf8') }),
+      ...kase.repoFiles?.(),
+    },
     { private: true },
   );
   const repoHead = (await run('git', ['--git-dir', path.join(s.server.root, `${kase.name}.git`), 'rev-parse', 'HEAD'])).stdout.trim();
@@ -261,6 +265,8 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     ide: { protocol, port: idePortFor(values.ide?.type ?? 'vs_code_web', values.ide?.port ?? 0), sshKeyFile },
     imageHomeFiles: await imageHomeFiles(kase.image, kase.expected.home),
     hooks: kase.hooks,
+    failingHook: kase.failingHook,
+    devcontainerInRepo: kase.devcontainerInRepo !== false,
   };
   // The runtimes of one case run side by side (cases stay sequential): most of a start is waiting.
   if (s.sequential) {
