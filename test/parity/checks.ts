@@ -9,6 +9,7 @@ import type { RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
 import type { Capabilities, Gitspace } from './runtime.ts';
+import { hookFiles } from './values.ts';
 import { vsixIdFromPath } from './vsix.ts';
 
 /** What a case's user must look like, written by hand in cases.ts (not derived by the generator). */
@@ -365,7 +366,20 @@ export const CHECKS: Check[] = [
         ? failed.split('\n').map((l) => { const m = /^\s*(\d+)\s+(.*)$/.exec(l); return m ? `${m[2]} ×${m[1]}` : l; }).join(', ')
         : 'none';
       const fh = ctx.failingHook;
+      // This start's postStartCommand outcomes in the platform's log (kubectl logs / the start output).
+      const postStartFiles = Object.keys(hookFiles(ctx.values)).filter((f) => f.startsWith('postStartCommand/')).sort();
+      const wantLog = postStartFiles.map((f) => `${f}: ${fh && f === fh.label ? `FAILED with exit code ${fh.code}` : 'done'}`).join(', ');
+      let inLog = '';
+      for (let i = 0; i < 20; i++) {
+        const text = await ctx.gs.startLog();
+        const seen = new Set<string>();
+        for (const m of text.matchAll(/\[gitspace\] hook (postStartCommand\/\S+): (done|FAILED with exit code \d+)/g)) seen.add(`${m[1]}: ${m[2]}`);
+        inLog = [...seen].sort().join(', ') || 'no hook lines';
+        if (inLog === wantLog) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
       return [
+        { check: `lifecycle: postStartCommand outcome in the platform log (kubectl logs / start output) (${phase})`, value: inLog, expected: wantLog },
         { check: `lifecycle: failed hooks in the log, with exit code (${phase})`, value: failedText, expected: fh ? `${fh.label}: exit code ${fh.code} ×${starts}` : 'none' },
         { check: `lifecycle: postCreateCommand runs (${phase})`, value: `${await n('.parity-post-create')} time(s)`, expected: '1 time(s)' },
         { check: `lifecycle: postStartCommand runs (${phase})`, value: `${await n('.parity-post-start')} time(s)`, expected: `${starts} time(s)` },

@@ -232,6 +232,10 @@ class DockerGitspace implements Gitspace {
     return this.portAccess(port);
   }
 
+  async startLog(): Promise<string> {
+    return (await this.docker(['exec', '-u', 'root', this.container, 'cat', '/tmp/gitspace-start.log'])).stdout;
+  }
+
   async describeMounts(): Promise<VolumeMount[]> {
     const out = (await this.docker(['inspect', '-f', '{{json .Mounts}}', this.container])).stdout;
     const mounts = JSON.parse(out) as { Type: string; Name?: string; Destination: string; RW: boolean }[];

@@ -154,6 +154,10 @@ class KubernetesGitspace implements Gitspace {
     return { host: svc.spec.clusterIP, port, close: async () => {} };
   }
 
+  async startLog(): Promise<string> {
+    return (await kubectl(['logs', '-n', this.ns, this.pod, '-c', MAIN_CONTAINER])).stdout;
+  }
+
   async describeMounts(): Promise<VolumeMount[]> {
     const pod = JSON.parse((await kubectl(['get', 'pod', '-n', this.ns, this.pod, '-o', 'json'])).stdout) as PodJson;
     const pvcVolumes = new Set((pod.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name));

@@ -70,6 +70,12 @@ export interface Gitspace {
    * Docker's published port (docker run -p), the Kubernetes Service.
    */
   forwardedPortAccess(port: number): Promise<Forward>;
+  /**
+   * The output of the current start where the platform shows it: Kubernetes,
+   * `kubectl logs` of the main container; Docker, start.sh's output (Docker
+   * Gitspace streams its setup steps' output into the gitspace's log).
+   */
+  startLog(): Promise<string>;
   /** The platform's own view of the volume's mount points in the main container. */
   describeMounts(): Promise<VolumeMount[]>;
   /** The address the gitspace's traffic to the git server comes from (its container / pod IP). */
