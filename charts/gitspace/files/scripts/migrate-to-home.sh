@@ -56,26 +56,47 @@ _mig_kill_at() {
   fi
 }
 
-# _mig_enc NAME: NAME with every byte outside [A-Za-z0-9._/-] as %HH, so a
-# journal line stays one line whatever the name holds (spaces, newlines).
+# The per-entry helpers below set a variable (printf -v) instead of printing:
+# $(...) forks a subshell, and the migration of 100 repos paid for ~10 forks a
+# repo (bench/migration.sh, docs/benchmarks.md).
+
+# _mig_enc VAR NAME: VAR = NAME with every byte outside [A-Za-z0-9._/-] as
+# %HH, so a journal line stays one line whatever the name holds (spaces,
+# newlines).
 _mig_enc() {
-  local LC_ALL=C s=$1 out='' c i
+  local LC_ALL=C s=$2 out='' c i h
   for ((i = 0; i < ${#s}; i++)); do
     c=${s:i:1}
     case "$c" in
       [A-Za-z0-9._/-]) out+=$c ;;
-      *) out+=$(printf '%%%02X' "'$c") ;;
+      *)
+        printf -v h '%%%02X' "'$c"
+        out+=$h
+        ;;
     esac
   done
-  printf '%s' "${out:-%}"
+  printf -v "$1" '%s' "${out:-%}"
 }
 
-# _mig_dec ENC: the reverse of _mig_enc.
+# _mig_dec VAR ENC: VAR = the reverse of _mig_enc.
 _mig_dec() {
-  local s=$1
-  [ "$s" != % ] || return 0
+  local s=$2
+  if [ "$s" = % ]; then
+    printf -v "$1" '%s' ''
+    return 0
+  fi
   s=${s//\\/\\\\}
-  printf '%b' "${s//%/\\x}"
+  printf -v "$1" '%b' "${s//%/\\x}"
+}
+
+# _mig_inodes MAP DIR [PREFIX]: MAP[PREFIX+name] = dev:inode of each entry
+# directly in DIR (stat -c %d:%i), from one find instead of a stat per entry.
+_mig_inodes() {
+  local -n _map=$1
+  local dir=$2 prefix=${3:-} rec
+  while IFS= read -r -d '' rec; do
+    _map["$prefix${rec#* }"]=${rec%% *}
+  done < <(find "$dir" -mindepth 1 -maxdepth 1 -printf '%D:%i %f\0')
 }
 
 # _mig_exists PATH: exists, a dangling symlink included.
@@ -157,8 +178,8 @@ _mig_journal_write() {
 # plan_moves VOL LAYOUT JOURNAL: the journal, written whole before any rename
 # (temp file + rename: a kill during planning leaves no journal).
 plan_moves() {
-  local vol=$1 layout=$2 journal=$3 tmp name dst n=0 k ino
-  local -A taken=()
+  local vol=$1 layout=$2 journal=$3 tmp name dst n=0 k esrc edst
+  local -A taken=() inode=()
   tmp=$(mktemp "$journal.XXXXXX")
   {
     echo "gitspace-migration 1"
@@ -172,6 +193,7 @@ plan_moves() {
       rm -f "$tmp"
       die "$(q "$vol/workspaces") is another filesystem: moving would copy bytes; nothing was changed"
     fi
+    _mig_inodes inode "$vol/workspaces"
     while IFS= read -r -d '' name; do
       dst=$name
       if _mig_exists "$vol/$dst" || [ -n "${taken[$dst]:-}" ]; then
@@ -184,8 +206,13 @@ plan_moves() {
       fi
       taken[$dst]=1
       n=$((n + 1))
-      ino=$(stat -c '%d:%i' "$vol/workspaces/$name")
-      echo "move $n $ino $(_mig_enc "workspaces/$name") $(_mig_enc "$dst")" >>"$tmp"
+      [ -n "${inode[$name]:-}" ] || {
+        rm -f "$tmp"
+        die "$(q "$vol/workspaces/$name") appeared while the plan was made; nothing was changed: run again"
+      }
+      _mig_enc esrc "workspaces/$name"
+      _mig_enc edst "$dst"
+      echo "move $n ${inode[$name]} $esrc $edst" >>"$tmp"
     done < <(_mig_entries "$vol/workspaces" | LC_ALL=C sort -z)
   fi
   echo "planned $n" >>"$tmp"
@@ -194,50 +221,106 @@ plan_moves() {
 }
 
 # run_moves VOL JOURNAL: every planned rename not yet done; each one checked
-# (same inode after: a rename, never a copy).
+# (same inode after: a rename, never a copy). Checks first, all of them, so a
+# mismatch stops the run before this run renames anything. Renames that keep
+# the name go in one `mv -n SRC... VOL/` per 500 (a process per repo was most
+# of the migration's time: docs/benchmarks.md); a kill in the middle leaves
+# some renamed and no `done` line, which the next run recognises by inode.
 run_moves() {
-  local vol=$1 journal=$2 kind i ino src dst line renamed=0 collisions=0
-  local -a lines
-  local -A finished=()
+  local vol=$1 journal=$2 kind i ino src dst line renamed=0 collisions=0 qs qd k n
+  local -a lines same=() other=() moved=()
+  local -A finished=() inode=() after=() plan_src=() plan_dst=() plan_ino=()
   # Read whole first: the loop appends to the journal.
   mapfile -t lines <"$journal"
   for line in "${lines[@]}"; do
     read -r kind i _ <<<"$line"
     if [ "$kind" = "done" ]; then finished[$i]=1; fi
   done
+  # Inodes of what is there now, read once: the top level, and workspaces/
+  # of a nested layout.
+  _mig_inodes inode "$vol"
+  if [ -d "$vol/workspaces" ] && [ ! -L "$vol/workspaces" ]; then _mig_inodes inode "$vol/workspaces" workspaces/; fi
   for line in "${lines[@]}"; do
     read -r kind i ino src dst <<<"$line"
     [ "$kind" = move ] || continue
-    src=$(_mig_dec "$src")
-    dst=$(_mig_dec "$dst")
+    _mig_dec src "$src"
+    _mig_dec dst "$dst"
+    qv qs "$src"
+    qv qd "$dst"
     [ "$dst" = "${src#workspaces/}" ] || {
       collisions=$((collisions + 1))
-      log_warn "name collision: $(q "$src") is kept as $(q "$dst") ($(q "${src#workspaces/}") already exists at the top; both kept)"
+      log_warn "name collision: $qs is kept as $qd ($(q "${src#workspaces/}") already exists at the top; both kept)"
     }
     [ -z "${finished[$i]:-}" ] || continue
     if _mig_exists "$vol/$src" && ! _mig_exists "$vol/$dst"; then
-      [ "$(stat -c '%d:%i' "$vol/$src")" = "$ino" ] ||
+      [ "${inode[$src]:-}" = "$ino" ] ||
         die "journal move $i: $(q "$vol/$src") is not the entry that was planned (inode changed); nothing more was changed: compare the volume with $(q "$journal")"
-      mv -T -n -- "$vol/$src" "$vol/$dst"
-      _mig_exists "$vol/$src" && die "renaming $(q "$src") to $(q "$dst") did nothing; nothing more was changed"
-      renamed=$((renamed + 1))
-      log_info "moved $(q "$src") -> $(q "$dst")"
-      if [ "${GITSPACE_TEST_HOOKS:-}" = 1 ] && [ "${GITSPACE_MIGRATE_KILL_AFTER:-0}" = "$renamed" ]; then
-        log_warn "test hook: SIGKILL after rename $renamed"
-        _mig_kill_self
-      fi
+      plan_src[$i]=$src
+      plan_dst[$i]=$dst
+      plan_ino[$i]=$ino
+      if [ "$dst" = "${src##*/}" ]; then same+=("$i"); else other+=("$i"); fi
     elif ! _mig_exists "$vol/$src" && _mig_exists "$vol/$dst"; then
       # Renamed by a run killed before it could write `done`.
-      [ "$(stat -c '%d:%i' "$vol/$dst")" = "$ino" ] ||
+      [ "${inode[$dst]:-}" = "$ino" ] ||
         die "journal move $i: $(q "$vol/$src") is gone and $(q "$vol/$dst") is another entry; nothing more was changed: compare the volume with $(q "$journal")"
-      log_info "already moved (previous run): $(q "$src") -> $(q "$dst")"
+      log_info "already moved (previous run): $qs -> $qd"
+      _mig_journal_write "$journal" "done $i"
     else
       die "journal move $i: expected exactly one of $(q "$vol/$src") and $(q "$vol/$dst"); nothing more was changed: compare the volume with $(q "$journal")"
     fi
-    _mig_journal_write "$journal" "done $i"
   done
+  # Same name: batches. -n never replaces (renameat2 NOREPLACE); the check
+  # below finds one it skipped.
+  for ((k = 0; k < ${#same[@]}; k += n)); do
+    n=$(_mig_kill_batch "$renamed" 500)
+    local -a paths=()
+    for i in "${same[@]:k:n}"; do paths+=("$vol/${plan_src[$i]}"); done
+    mv -n -- "${paths[@]}" "$vol/" || log_warn "mv reported a failure; checking each rename"
+    moved+=("${same[@]:k:n}")
+    renamed=$((renamed + ${#paths[@]}))
+    _mig_kill_after "$renamed"
+  done
+  for i in "${other[@]}"; do
+    mv -T -n -- "$vol/${plan_src[$i]}" "$vol/${plan_dst[$i]}" || log_warn "mv reported a failure; checking the rename"
+    moved+=("$i")
+    renamed=$((renamed + 1))
+    _mig_kill_after "$renamed"
+  done
+  if ((${#moved[@]})); then
+    _mig_inodes after "$vol"
+    for i in "${moved[@]}"; do
+      qv qs "${plan_src[$i]}"
+      qv qd "${plan_dst[$i]}"
+      if _mig_exists "$vol/${plan_src[$i]}" || [ "${after[${plan_dst[$i]}]:-}" != "${plan_ino[$i]}" ]; then
+        die "renaming $qs to $qd did not happen (is $(q "$vol/${plan_dst[$i]}") another entry?); nothing more was changed: compare the volume with $(q "$journal")"
+      fi
+      log_info "moved $qs -> $qd"
+      _mig_journal_write "$journal" "done $i"
+    done
+  fi
   sync -f "$journal" 2>/dev/null || sync
   log_info "renames: $renamed now, collisions kept under another name: $collisions"
+}
+
+# _mig_kill_batch RENAMED MAX: how many renames the next batch takes: MAX, or,
+# under the test hook GITSPACE_MIGRATE_KILL_AFTER=N, only up to the Nth rename
+# (so a kill leaves a batch half done, as a real crash can).
+_mig_kill_batch() {
+  local left=$2
+  if [ "${GITSPACE_TEST_HOOKS:-}" = 1 ] && [ "${GITSPACE_MIGRATE_KILL_AFTER:-0}" -gt "$1" ]; then
+    left=$((GITSPACE_MIGRATE_KILL_AFTER - $1))
+    ((left <= $2)) || left=$2
+  fi
+  echo "$left"
+}
+
+# _mig_kill_after RENAMED: test hook: SIGKILL once RENAMED reaches N, before
+# the journal records those renames.
+_mig_kill_after() {
+  if [ "${GITSPACE_TEST_HOOKS:-}" = 1 ] && [ "${GITSPACE_MIGRATE_KILL_AFTER:-0}" = "$1" ]; then
+    log_warn "test hook: SIGKILL after rename $1"
+    _mig_kill_self
+  fi
 }
 
 # seed_missing SRC DST: copy every entry of the image's HOME (SRC) that DST
