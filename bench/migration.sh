@@ -91,12 +91,13 @@ main() {
   if [[ -n "${GITSPACE_BENCH_PROFILE:-}" ]]; then
     echo "slowest steps (seconds, the traced line):" >&2
     awk '$2 ~ /^[0-9]+[.][0-9]+$/ { if (p) printf "%.3f %s\n", $2 - p, prev; p = $2; prev = substr($0, 1, 160) }' "$WORK/migrate.log" |
-      sort -rn | head -n 12 >&2
+      sort -rn | head -n 12 >&2 || true # head closes the pipe early (SIGPIPE)
   fi
   # The container's own start and stop are part of what a hook Job costs; its
   # log says how long the script itself took (first to last line).
   local log
   log=$(grep -c . "$WORK/migrate.log")
+  [[ -z "${GITSPACE_BENCH_KEEP_LOG:-}" ]] || cp "$WORK/migrate.log" "$GITSPACE_BENCH_KEEP_LOG"
   jq -n --argjson files "$FILES" --argjson size "$SIZE" --argjson owner "$OWNER" --argjson ns "$((end - start))" \
     --argjson sectors "$((after - before))" --arg lines "$log" --arg tail "$(tail -n 4 "$WORK/migrate.log" | cut -c 22-)" \
     '{files: $files, owner: $owner, bytes: ($files * $size), seconds: ($ns / 1e9), bytesWritten: ($sectors * 512), logLines: ($lines | tonumber), logTail: $tail}'
