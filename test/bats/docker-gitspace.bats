@@ -64,7 +64,7 @@ gitspace_ctr() {
 
 # setup_steps CTR: Docker Gitspace's setup steps before the IDE.
 setup_steps() {
-  docker exec -u 0 "${ENVU[@]}" "$1" "$SCRIPTS/gitspace-init.sh" docker-manage-user GREETING='hello world'
+  docker exec -u 0 "${ENVU[@]}" "$1" "$SCRIPTS/gitspace-init.sh" docker-manage-user GREETING='hello world' QUOTED="$QUOTED_VALUE"
   docker exec -u vscode "${ENVU[@]}" -e REPO_URL="http://$GW:$GIT_PORT/plain.git" \
     -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials -e GITSPACE_IMAGE="$IMG_GITSPACE" \
     "$1" "$SCRIPTS/gitspace-init.sh" user-setup
@@ -101,6 +101,9 @@ wait_listen() {
   return 1
 }
 
+# A containerEnv value only a quoting that every sh reads survives.
+QUOTED_VALUE=$'it\'s "two"\nlines $HOME `id` \\ end'
+
 sshu() {
   local port=$1
   shift
@@ -118,8 +121,11 @@ sshu() {
   run setup_steps "$c"
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   docker exec "$c" test -f /home/vscode/plain/README
-  docker exec "$c" grep -q "^export GREETING='hello world'\$\|^export GREETING=hello\\\\ world\$" /etc/profile
+  docker exec "$c" grep -q "^export GREETING='hello world'\$" /etc/profile
   assert_eq "$(docker exec "$c" bash -lc 'echo "$GREETING"')" "hello world"
+  # A quote, a newline and shell syntax come back unchanged in bash and in dash (sh) login shells.
+  assert_eq "$(docker exec "$c" bash -lc 'printf %s "$QUOTED"')" "$QUOTED_VALUE"
+  assert_eq "$(docker exec "$c" sh -lc 'printf %s "$QUOTED"')" "$QUOTED_VALUE"
   start_ide "$c" vs_code_web -e IDE_PORT=8089 -e GITSPACE_HOOKS_DIR=/gitspace/hooks
   wait_http "http://127.0.0.1:$pw/healthz" || { docker exec "$c" cat /tmp/start-vs_code_web.log; return 1; }
   # / redirects to the workbench opened at the repo (?folder=), like Docker Gitspace's URL

@@ -184,16 +184,19 @@ cmd_user_setup() {
 
 # write_profile_env K=V...: Docker Gitspace appends `export K=V` to
 # /etc/profile for containerEnv; we keep them in one marked block, replaced
-# as a whole, so a re-run does not append duplicates.
+# as a whole, so a re-run does not append duplicates. Values single-quoted
+# (' as '\''), as the chart's profile.d file: every POSIX sh reads that, a
+# newline included; printf %q's $'...' is bash-only (dash read it wrong).
 write_profile_env() {
-  local profile=${GITSPACE_PROFILE:-/etc/profile} kv k v block tmp
+  local profile=${GITSPACE_PROFILE:-/etc/profile} kv k v sq block tmp
   block=$'# >>> gitspace containerEnv >>>\n'
   for kv in "$@"; do
     k=${kv%%=*}
     v=${kv#*=}
     [[ "$kv" == *=* && "$k" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
       die "containerEnv: $(q "$kv") is not NAME=VALUE with a valid variable name"
-    block+="export $k=$(printf '%q' "$v")"$'\n'
+    sq=${v//\'/\'\\\'\'}
+    block+="export $k='$sq'"$'\n'
   done
   block+=$'# <<< gitspace containerEnv <<<\n'
   tmp=$(mktemp)
