@@ -15,14 +15,21 @@ _is_sourced() {
     [ "${FUNCNAME[1]}" = 'source' ]
 }
 
-# The time in UTC from bash's own strftime (no `date` process: a log line in a
-# loop over 100 repos cost a fork each; bench/migration.sh).
-_gs_ts() { TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T\n' -1; }
+# _gs_ts_v VAR: VAR = the time in UTC, from bash's own strftime (no `date`
+# process: a log line in a loop over 100 repos cost a fork each;
+# bench/migration.sh).
+_gs_ts_v() { TZ=UTC0 printf -v "$1" '%(%Y-%m-%dT%H:%M:%SZ)T' -1; }
+# _gs_ts: the same, printed.
+_gs_ts() {
+  local t
+  _gs_ts_v t
+  printf '%s\n' "$t"
+}
 # _gs_log LEVEL MSG...: one stderr line, no subshell.
 _gs_log() {
   local ts level=$1
   shift
-  TZ=UTC0 printf -v ts '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+  _gs_ts_v ts
   printf '%s [gitspace] %s%s\n' "$ts" "$level" "$*" >&2
 }
 # log_info MSG...: progress for the operator.
