@@ -180,6 +180,7 @@ _mig_journal_write() {
 plan_moves() {
   local vol=$1 layout=$2 journal=$3 tmp name dst n=0 k esrc edst
   local -A taken=() inode=()
+  local -a names=()
   tmp=$(mktemp "$journal.XXXXXX")
   {
     echo "gitspace-migration 1"
@@ -193,8 +194,11 @@ plan_moves() {
       rm -f "$tmp"
       die "$(q "$vol/workspaces") is another filesystem: moving would copy bytes; nothing was changed"
     fi
+    # One read of workspaces/: its names (sorted: the journal's order) and
+    # their inodes.
     _mig_inodes inode "$vol/workspaces"
-    while IFS= read -r -d '' name; do
+    if ((${#inode[@]})); then mapfile -t -d '' names < <(printf '%s\0' "${!inode[@]}" | LC_ALL=C sort -z); fi
+    for name in "${names[@]}"; do
       dst=$name
       if _mig_exists "$vol/$dst" || [ -n "${taken[$dst]:-}" ]; then
         dst="$name.$MIGRATE_SUFFIX"
@@ -206,14 +210,10 @@ plan_moves() {
       fi
       taken[$dst]=1
       n=$((n + 1))
-      [ -n "${inode[$name]:-}" ] || {
-        rm -f "$tmp"
-        die "$(q "$vol/workspaces/$name") appeared while the plan was made; nothing was changed: run again"
-      }
       _mig_enc esrc "workspaces/$name"
       _mig_enc edst "$dst"
       echo "move $n ${inode[$name]} $esrc $edst" >>"$tmp"
-    done < <(_mig_entries "$vol/workspaces" | LC_ALL=C sort -z)
+    done
   fi
   echo "planned $n" >>"$tmp"
   sync "$tmp" 2>/dev/null || true
@@ -227,7 +227,7 @@ plan_moves() {
 # of the migration's time: docs/benchmarks.md); a kill in the middle leaves
 # some renamed and no `done` line, which the next run recognises by inode.
 run_moves() {
-  local vol=$1 journal=$2 kind i ino src dst line renamed=0 collisions=0 qs qd k n
+  local vol=$1 journal=$2 kind i ino src dst base line renamed=0 collisions=0 qs qd k n
   local -a lines same=() other=() moved=()
   local -A finished=() inode=() after=() plan_src=() plan_dst=() plan_ino=()
   # Read whole first: the loop appends to the journal.
@@ -245,11 +245,12 @@ run_moves() {
     [ "$kind" = move ] || continue
     _mig_dec src "$src"
     _mig_dec dst "$dst"
+    base=${src#workspaces/}
     qv qs "$src"
     qv qd "$dst"
-    [ "$dst" = "${src#workspaces/}" ] || {
+    [ "$dst" = "$base" ] || {
       collisions=$((collisions + 1))
-      log_warn "name collision: $qs is kept as $qd ($(q "${src#workspaces/}") already exists at the top; both kept)"
+      log_warn "name collision: $qs is kept as $qd ($(q "$base") already exists at the top; both kept)"
     }
     [ -z "${finished[$i]:-}" ] || continue
     if _mig_exists "$vol/$src" && ! _mig_exists "$vol/$dst"; then
@@ -258,7 +259,7 @@ run_moves() {
       plan_src[$i]=$src
       plan_dst[$i]=$dst
       plan_ino[$i]=$ino
-      if [ "$dst" = "${src##*/}" ]; then same+=("$i"); else other+=("$i"); fi
+      if [ "$dst" = "$base" ]; then same+=("$i"); else other+=("$i"); fi
     elif ! _mig_exists "$vol/$src" && _mig_exists "$vol/$dst"; then
       # Renamed by a run killed before it could write `done`.
       [ "${inode[$dst]:-}" = "$ino" ] ||
