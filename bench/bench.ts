@@ -75,14 +75,13 @@ seq 0 $(($1 - 1)) | awk '{print "p" int($1 / 1000) "/f" $1 ".js"}' | xargs touch
 sync
 find "$HOME/bench-home" -type f | wc -l`;
 
-/** What the new pod spent its start on: scheduling, each init container, the IDE until Ready. */
 /**
- * Where a restart's time goes, in seconds after the pod delete (t0, this machine's clock): each
+ * Where a start's time went, in seconds after t0 (what `since` names; this machine's clock): each
  * container's first and last log line (`kubectl logs --timestamps`, containerd's clock, the same
- * machine), the IDE's "is listening" line, and the Ready the runtime saw (t0 + the measured restart).
+ * machine), the IDE's "is listening" line, and the Ready the runtime saw (t0 + readySeconds).
  * The pod's own status times have 1 s resolution; log lines have nanoseconds.
  */
-async function podProfile(ns: string, pod: string, t0: number, restartSeconds: number): Promise<string> {
+async function podProfile(ns: string, pod: string, since: string, t0: number, readySeconds: number): Promise<string> {
   const r = await kubectl(['get', 'pod', '-n', ns, pod, '-o', 'json']);
   const p = JSON.parse(r.stdout) as { spec: { initContainers?: { name: string }[]; containers: { name: string }[] } };
   const at = (line: string) => (Date.parse(line.slice(0, line.indexOf(' '))) - t0) / 1000;
@@ -98,8 +97,8 @@ async function podProfile(ns: string, pod: string, t0: number, restartSeconds: n
       if (listening) parts.push(`IDE listening ${at(listening).toFixed(2)} s`);
     }
   }
-  parts.push(`Ready seen ${restartSeconds.toFixed(2)} s`);
-  return `seconds after the pod delete (log line times): ${parts.join(', ')}`;
+  parts.push(`Ready seen ${readySeconds.toFixed(2)} s`);
+  return `seconds after ${since} (log line times): ${parts.join(', ')}`;
 }
 
 interface Results {
@@ -217,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
         progress(`  ${rt.name}: IDE answers after ${s.toFixed(2)} s`);
         if (rt.name === 'kubernetes' && r === o.reps - 1) {
           const k = gs as Gitspace & { ns: string; pod: string };
-          coldProfile = (await podProfile(k.ns, k.pod, c0, s)).replace('after the pod delete', 'after the start began (values, helm install, pod)');
+          coldProfile = await podProfile(k.ns, k.pod, 'the start began (values, helm install, pod)', c0, s);
           progress(`  kubernetes: last cold start, ${coldProfile}`);
         }
         let lastRestart = { t0: 0, seconds: 0 };
@@ -231,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
         if (r === o.reps - 1) {
           if (rt.name === 'kubernetes') {
             const k = gs as Gitspace & { ns: string; pod: string };
-            profile = await podProfile(k.ns, k.pod, lastRestart.t0, lastRestart.seconds);
+            profile = await podProfile(k.ns, k.pod, 'the pod delete', lastRestart.t0, lastRestart.seconds);
             progress(`  kubernetes: last restart, ${profile}`);
             kept.k8s = gs;
           } else kept.docker = gs;
