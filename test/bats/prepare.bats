@@ -230,3 +230,17 @@ listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -
   [ "$status" -ne 0 ]
   assert_contains "$output" "prepare runs as root, or as the gitspace user"
 }
+
+@test "a bash older than 4.4 gets one line naming the version needed; 4.4 and later pass" {
+  local c
+  c=$(ctr_start "$IMG_GITSPACE")
+  # The image's bash is newer: the version check itself is fed an old one.
+  run xroot "$c" bash -c 'source "$1/lib.sh" && _gs_require_bash 4 4 4 3 4.3.48' _ "$SCRIPTS"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "the gitspace scripts need bash 4.4 or later; this image has bash 4.3.48: install a newer bash in the image"
+  run xroot "$c" bash -c 'source "$1/lib.sh" && _gs_require_bash 4 4 3 2 3.2.57' _ "$SCRIPTS"
+  [ "$status" -eq 1 ]
+  run xroot "$c" bash -c 'source "$1/lib.sh" && _gs_require_bash 4 4 4 4 && _gs_require_bash 4 4 5 0 && _gs_require_bash 4 4 && echo ok' _ "$SCRIPTS"
+  [ "$status" -eq 0 ]
+  assert_eq "$output" ok
+}

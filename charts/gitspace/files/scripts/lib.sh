@@ -3,6 +3,20 @@
 # Everything logs to stderr (kubectl logs / docker logs) with a UTC timestamp.
 
 [ -n "${_GITSPACE_LIB_LOADED:-}" ] && return 0
+
+# _gs_require_bash MAJOR MINOR [HAVE_MAJOR HAVE_MINOR HAVE_VERSION]: this
+# bash (or the version given, for tests) is MAJOR.MINOR or later, or one line
+# saying so and status 1.
+_gs_require_bash() {
+  local maj=${3:-${BASH_VERSINFO[0]}} min=${4:-${BASH_VERSINFO[1]}}
+  ((maj > $1 || (maj == $1 && min >= $2))) && return 0
+  printf '%s\n' "[gitspace] ERROR: the gitspace scripts need bash $1.$2 or later; this image has bash ${5:-$BASH_VERSION}: install a newer bash in the image (docs/scripts.md)" >&2
+  return 1
+}
+# bash 4.4+ (mapfile -d, printf -v '%(...)T', namerefs; docs/scripts.md): an
+# older one in the image stops here with that line, not with a syntax error
+# half-way through a script.
+_gs_require_bash 4 4 || return 1
 _GITSPACE_LIB_LOADED=1
 
 GITSPACE_SCRIPTS_DIR="${GITSPACE_SCRIPTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
