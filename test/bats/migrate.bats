@@ -119,6 +119,42 @@ not_user_owned() { xroot "$1" find "$V" -xdev -path "$V/lost+found" -prune -o \(
   assert_contains "$output" "finished "
 }
 
+@test "a rename the kernel refuses (an immutable entry in workspaces/) stops the run naming it; nothing lost; the next run finishes" {
+  local c vol beta sum_alpha sum_beta
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:$V")
+  make_tree "$c" "$V/workspaces/alpha"
+  make_tree "$c" "$V/workspaces/beta"
+  sum_alpha=$(sums "$c" "$V/workspaces/alpha")
+  sum_beta=$(sums "$c" "$V/workspaces/beta")
+  # rename(2) of an immutable entry fails (EPERM), as a full disk's can (ENOSPC): `mv -n`
+  # leaves beta behind and only the check after the renames sees it. chattr needs
+  # CAP_LINUX_IMMUTABLE, which containers lack: set from this host, on the volume's directory.
+  beta="$(docker volume inspect -f '{{.Mountpoint}}' "$vol")/workspaces/beta"
+  chattr +i "$beta"
+  run mig "$c"
+  chattr -i "$beta"
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "mv reported a failure; checking each rename"
+  assert_contains "$output" "renaming workspaces/beta to beta did not happen"
+  assert_contains "$output" "nothing more was changed: compare the volume with"
+  # Nothing lost, nothing half-done: alpha renamed whole (its rename checked and recorded),
+  # beta where it was.
+  assert_eq "$(sums "$c" "$V/alpha")" "$sum_alpha" "alpha, renamed before the failure"
+  assert_eq "$(sums "$c" "$V/workspaces/beta")" "$sum_beta" "beta, not renamed"
+  run xroot "$c" cat "$V/.gitspace/migration.journal"
+  refute_contains "$output" "finished "
+  # The cause gone, the next run finishes what is left.
+  run mig "$c"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "moved workspaces/beta -> beta"
+  assert_eq "$(sums "$c" "$V/alpha")" "$sum_alpha" "alpha after the second run"
+  assert_eq "$(sums "$c" "$V/beta")" "$sum_beta" "beta after the second run"
+  run xroot "$c" test -e "$V/workspaces"
+  [ "$status" -ne 0 ]
+  assert_eq "$(xroot "$c" cat "$V/.gitspace/layout")" "home 1"
+}
+
 # reference_state CTR: the state an uninterrupted migration reaches, minus
 # timestamps and our own journal.
 final_state() {
