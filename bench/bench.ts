@@ -15,7 +15,9 @@ import path from 'node:path';
 import { DockerRuntime } from '../test/parity/docker.ts';
 import { progress, run } from '../test/parity/exec.ts';
 import { createRepo, interfaceAddress, startGitServer, type GitServer } from '../test/parity/gitserver.ts';
+import { homeOf, idePortFor } from '../generator/src/model.ts';
 import { KubernetesRuntime, kubectl } from '../test/parity/kubernetes.ts';
+import { startFloor } from './floor.ts';
 import type { CaseInput, Gitspace, Runtime } from '../test/parity/runtime.ts';
 import { loadValues, repoRoot } from '../test/parity/values.ts';
 
@@ -112,6 +114,9 @@ interface Results {
   restartSeconds: { docker: Stat; kubernetes: Stat };
   restartRatio: number;
   kubernetesRestartProfile: string;
+  /** The same pod delete on a pod with nothing of ours (bench/floor.ts): no init container, or one that exits at once. */
+  restartFloorSeconds: { noInit: Stat; oneInit: Stat };
+  restartFloorRatio: { noInit: number; oneInit: number };
   kubernetesColdStartProfile: string;
   restartSecondsByHomeFiles: Record<string, number>;
   restartByHomeFiles: Record<string, { kubernetes: Stat; docker: Stat; chownRecursiveSeconds: number }>;
@@ -177,6 +182,7 @@ async function main(argv: string[]): Promise<number> {
   const runId = randomBytes(4).toString('hex');
   const runtimes: Runtime[] = [new DockerRuntime(runId), new KubernetesRuntime()];
   let kept: { k8s?: Gitspace; docker?: Gitspace } = {};
+  let floors: Partial<Record<'noInit' | 'oneInit', Gitspace>> = {};
   try {
     for (const rt of runtimes) await rt.prepare();
     // Outside the timed starts: the image is in the cluster already (scripts/bench.sh), this only
@@ -200,6 +206,26 @@ async function main(argv: string[]): Promise<number> {
       ]);
       return { name, valuesFile, values: await loadValues(valuesFile), git, workDir: dir };
     };
+
+    // 2b, set up here: the restart floor, the same pod delete timed the same way on pods with
+    // nothing of ours (bench/floor.ts: the image, the user, a volume at HOME, the chart's probes;
+    // code-server started directly), restarted right after each Kubernetes restart so both see
+    // the same machine. If the floor is over the target, no chart reaches it on this cluster.
+    const floorValues = (await input('bench-floor-values')).values;
+    const floorUser = { remoteUser: floorValues.user?.remoteUser ?? 'vscode', uid: Number(floorValues.user?.uid ?? 1000), gid: Number(floorValues.user?.gid ?? 1000), home: floorValues.user?.home };
+    const floor: Record<'noInit' | 'oneInit', number[]> = { noInit: [], oneInit: [] };
+    for (const [key, initContainers] of [['noInit', 0], ['oneInit', 1]] as const) {
+      progress(`restart floor: a bare pod, ${initContainers ? 'one init container that exits at once' : 'no init container'}, code-server alone: starting`);
+      floors[key] = await startFloor({
+        name: `bench-floor-${initContainers}`,
+        image: 'gitspace-chart/gitspace:0.1.0',
+        uid: floorUser.uid,
+        gid: floorUser.gid,
+        home: homeOf(floorUser),
+        port: idePortFor(floorValues.ide?.type ?? 'vs_code_web', Number(floorValues.ide?.port ?? 0)),
+        initContainers,
+      });
+    }
 
     // 1 + 2: cold start and restart, alternating runtimes so both see the same machine state.
     const cold: Record<string, number[]> = { docker: [], kubernetes: [] };
@@ -226,6 +252,13 @@ async function main(argv: string[]): Promise<number> {
           lastRestart = { t0, seconds: rs };
           restart[rt.name].push(rs);
           progress(`  ${rt.name}: restart ${k + 1}/${o.reps} (${rt.capabilities.restart}): IDE answers after ${rs.toFixed(2)} s`);
+          if (rt.name === 'kubernetes') {
+            for (const key of ['noInit', 'oneInit'] as const) {
+              const [, fs] = await timed(() => floors[key]!.restart());
+              floor[key].push(fs);
+              progress(`  restart floor (${key}): IDE answers after ${fs.toFixed(2)} s`);
+            }
+          }
         }
         if (r === o.reps - 1) {
           if (rt.name === 'kubernetes') {
@@ -237,6 +270,10 @@ async function main(argv: string[]): Promise<number> {
         } else await gs.delete();
       }
     }
+
+    for (const f of Object.values(floors)) await f.delete();
+    floors = {};
+    for (const key of ['noInit', 'oneInit'] as const) progress(`restart floor (${key}): ${fmt(stat(floor[key]))}`);
 
     // 3: restart vs HOME size, on both runtimes, with the seed's `chown -R` timed beside.
     const byHome: Results['restartByHomeFiles'] = {};
@@ -297,6 +334,8 @@ async function main(argv: string[]): Promise<number> {
       restartRatio: round(restK.median / restD.median),
       kubernetesRestartProfile: profile,
       kubernetesColdStartProfile: coldProfile,
+      restartFloorSeconds: { noInit: stat(floor.noInit), oneInit: stat(floor.oneInit) },
+      restartFloorRatio: { noInit: round(stat(floor.noInit).median / restD.median), oneInit: round(stat(floor.oneInit).median / restD.median) },
       restartSecondsByHomeFiles: Object.fromEntries(Object.entries(byHome).map(([n, e]) => [n, e.kubernetes.median])),
       restartByHomeFiles: byHome,
       homeFilesRestartRatio: round(big / small),
@@ -325,6 +364,8 @@ async function main(argv: string[]): Promise<number> {
         '|---|---|---|---|---|',
         `| cold start → IDE answers | ${fmt(coldD)} | ${fmt(coldK)} | ${results.coldStartRatio} | ${t.coldStart.target}: ${mark(t.coldStart.met)} |`,
         `| restart → IDE answers | ${fmt(restD)} | ${fmt(restK)} | ${results.restartRatio} | ${t.restart.target}: ${mark(t.restart.met)} |`,
+        `| restart floor: a bare pod, no init container (bench/floor.ts) | ${fmt(restD)} | ${fmt(results.restartFloorSeconds.noInit)} | ${results.restartFloorRatio.noInit} | |`,
+        `| restart floor: a bare pod + one init container that exits at once | ${fmt(restD)} | ${fmt(results.restartFloorSeconds.oneInit)} | ${results.restartFloorRatio.oneInit} | |`,
         ...Object.entries(byHome).map(
           ([n, e]) => `| restart, HOME + ${n} files (seed's \`chown -R\`: ${e.chownRecursiveSeconds} s) | ${fmt(e.docker)} | ${fmt(e.kubernetes)} | ${round(e.kubernetes.median / e.docker.median)} | |`,
         ),
@@ -342,6 +383,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await kept.docker?.delete().catch(() => undefined);
     await kept.k8s?.delete().catch(() => undefined);
+    for (const f of Object.values(floors)) await f.delete().catch(() => undefined);
     await server.close();
     await rm(work, { recursive: true, force: true });
   }

@@ -40,7 +40,7 @@ node --import tsx bench/bench.ts "${args[@]}" || rc=$?
 if [[ -n "$tmp" ]]; then
   # The smoke proves the bench runs and produces every number; it times nothing.
   if ((rc == 0)); then
-    jq -e '[.coldStartRatio, .restartRatio, .restartSecondsByHomeFiles[], .migrationSeconds, .migrationBytesWritten, .render.seconds] | all(type == "number")' "$tmp" >/dev/null ||
+    jq -e '[.coldStartRatio, .restartRatio, .restartFloorRatio.noInit, .restartFloorRatio.oneInit, .restartSecondsByHomeFiles[], .migrationSeconds, .migrationBytesWritten, .render.seconds] | all(type == "number")' "$tmp" >/dev/null ||
       { log_warn "bench smoke: a number is missing in $tmp"; rc=1; }
   fi
   rm -f "$tmp"

@@ -46,7 +46,8 @@ function secretManifest(ns: string, name: string, data: Record<string, string>):
   });
 }
 
-class KubernetesGitspace implements Gitspace {
+/** A gitspace's pod(s) in ns, found by the chart's labels (instance = release, component gitspace). */
+export class KubernetesGitspace implements Gitspace {
   pod = '';
   private forwards = new Set<Forward>();
 
