@@ -343,6 +343,8 @@ async function main(argv: string[]): Promise<number> {
     const coldK = stat(cold.kubernetes);
     const restD = stat(restart.docker);
     const restK = stat(restart.kubernetes);
+    const floorNoInit = stat(floor.noInit);
+    const floorOneInit = stat(floor.oneInit);
     const small = byHome[String(homeSizes[0])]?.kubernetes.median ?? NaN;
     const big = byHome[String(homeSizes[homeSizes.length - 1])]?.kubernetes.median ?? NaN;
     const results: Results = {
@@ -357,8 +359,8 @@ async function main(argv: string[]): Promise<number> {
       restartRatio: round(restK.median / restD.median),
       kubernetesRestartProfile: profile,
       kubernetesColdStartProfile: coldProfile,
-      restartFloorSeconds: { noInit: stat(floor.noInit), oneInit: stat(floor.oneInit) },
-      restartFloorRatio: { noInit: round(stat(floor.noInit).median / restD.median), oneInit: round(stat(floor.oneInit).median / restD.median) },
+      restartFloorSeconds: { noInit: floorNoInit, oneInit: floorOneInit },
+      restartFloorRatio: { noInit: round(floorNoInit.median / restD.median), oneInit: round(floorOneInit.median / restD.median) },
       restartSecondsByHomeFiles: Object.fromEntries(Object.entries(byHome).map(([n, e]) => [n, e.kubernetes.median])),
       restartByHomeFiles: byHome,
       homeFilesRestartRatio: round(big / small),

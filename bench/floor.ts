@@ -28,8 +28,10 @@ const userContext = (uid: number, gid: number) => ({
   seccompProfile: { type: 'RuntimeDefault' },
 });
 
-export function floorManifests(o: FloorOptions): object[] {
-  const ns = `parity-${o.name}`.slice(0, 63);
+/** The floor's namespace, named as the parity runtime names a case's (parity-NAME). */
+const floorNamespace = (name: string) => `parity-${name}`.slice(0, 63);
+
+export function floorManifests(o: FloorOptions, ns = floorNamespace(o.name)): object[] {
   const labels = { 'app.kubernetes.io/instance': o.name, 'app.kubernetes.io/component': 'gitspace' };
   const initContainers = o.initContainers
     ? [{ name: 'noop', image: o.image, imagePullPolicy: 'Never', command: ['/bin/true'], securityContext: { ...userContext(0, 0), runAsNonRoot: false } }]
@@ -83,10 +85,10 @@ export function floorManifests(o: FloorOptions): object[] {
 
 /** Starts the floor Deployment and waits for its first Ready pod (not timed). */
 export async function startFloor(o: FloorOptions): Promise<KubernetesGitspace> {
-  const ns = `parity-${o.name}`.slice(0, 63);
+  const ns = floorNamespace(o.name);
   const gs = new KubernetesGitspace(ns, o.name);
   await gs.delete();
-  for (const m of floorManifests(o)) await kubectl(['apply', '-f', '-'], { input: JSON.stringify(m) });
+  for (const m of floorManifests(o, ns)) await kubectl(['apply', '-f', '-'], { input: JSON.stringify(m) });
   await gs.waitPod();
   return gs;
 }
