@@ -23,12 +23,21 @@ export GITSPACE_KUBECONFIG="${GITSPACE_KUBECONFIG:-$GITSPACE_CACHE/cluster/kubec
   CT_VERSION="v3.14.0"
 }
 
+# A script that `set -e` ends prints the step, the failing command, file:line
+# and the log to read (one rule, shared with the in-container scripts).
+# shellcheck source=charts/gitspace/files/scripts/err-trap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../charts/gitspace/files/scripts/err-trap.sh"
+
 _ts() { date -u '+%H:%M:%S'; }
 log_info() { printf '[%s] %s\n' "$(_ts)" "$*" >&2; }
 log_warn() { printf '[%s] WARN: %s\n' "$(_ts)" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$(_ts)" "$*" >&2; exit 1; }
 # step NAME: a visible progress line for long steps.
-step() { printf '\n[%s] ==> %s\n' "$(_ts)" "$*" >&2; }
+# step NAME: a visible progress line for long steps; an error after it names it.
+step() {
+  GS_STEP="$*"
+  printf '\n[%s] ==> %s\n' "$(_ts)" "$*" >&2
+}
 
 # go_install_cached NAME VERSION PKG [LDFLAGS]: builds PKG@VERSION once into
 # the cache and links NAME into $GITSPACE_BIN. VERSION is the cache key: put
@@ -59,7 +68,8 @@ go_build_module_cached() {
   if [[ ! -x "$dir/$name" ]]; then
     log_info "building $name $version from the Go module proxy (once per machine)"
     local src work
-    src=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    src=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') ||
+      die "go mod download $module@$version failed (output above): is the Go module proxy reachable (go env GOPROXY)?"
     [[ -d "$src" ]] || die "go mod download $module@$version gave no source dir"
     work=$(mktemp -d)
     cp -r "$src/." "$work/" && chmod -R u+w "$work"
@@ -69,6 +79,14 @@ go_build_module_cached() {
   fi
   mkdir -p "$GITSPACE_BIN"
   ln -sfn "$dir/$name" "$GITSPACE_BIN/$name"
+}
+
+# bridge_ip DEV: IPv4 address of a bridge our own processes made (docker0,
+# cni0). A device that does not exist yet is no error (cni0 appears only once a
+# pod has run: a fresh machine has none): prints nothing.
+bridge_ip() {
+  [[ -e "/sys/class/net/$1" ]] || return 0
+  ip -4 -o addr show dev "$1" | awk '{ split($4, a, "/"); print a[1]; exit }'
 }
 
 # docker_up: start the Docker engine from Debian's docker.io if none answers.

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR
 # Shared helpers for the in-container gitspace scripts. Sourced, never run.
 # Everything logs to stderr (kubectl logs / docker logs) with a UTC timestamp.
 
@@ -20,6 +20,9 @@ _gs_require_bash 4 4 || return 1
 _GITSPACE_LIB_LOADED=1
 
 GITSPACE_SCRIPTS_DIR="${GITSPACE_SCRIPTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+# A script that `set -e` ends prints where and why (err-trap.sh).
+# shellcheck source=err-trap.sh
+source "$GITSPACE_SCRIPTS_DIR/err-trap.sh"
 
 # _is_sourced: true when the calling script is being sourced (as a library,
 # by a test or another script) rather than run (docker-library's guard).
