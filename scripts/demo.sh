@@ -47,18 +47,16 @@ stop_pid() {
   rm -f "$1"
 }
 
-# bridge_ip DEV: IPv4 address of a bridge our own processes made (docker0, cni0).
-bridge_ip() { ip -4 -o addr show dev "$1" 2>/dev/null | sed -n 's/.* inet \([0-9.]*\)\/.*/\1/p' | head -n 1; }
-
 # git_server: the loopback git server (git http-backend behind basic auth),
 # started once in the background and reused; its pid in $DEMO_DIR/gitserver.pid.
 git_server() {
-  local pidfile="$DEMO_DIR/gitserver.pid" pwfile="$DEMO_DIR/git-password" addrs=(127.0.0.1) hosts=() ip a
+  local pidfile="$DEMO_DIR/gitserver.pid" pwfile="$DEMO_DIR/git-password" addrs=(127.0.0.1) hosts=() ip a dev
   mkdir -p "$DEMO_DIR/git"
   if [[ ! -s "$pwfile" ]]; then
     (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$pwfile")
   fi
-  for dev in docker0 cni0; do
+  # cni0 exists only once a pod has run: on a fresh machine it is missing (bridge_ip prints nothing).
+  for dev in ${GITSPACE_DEMO_BRIDGES:-docker0 cni0}; do
     ip=$(bridge_ip "$dev")
     [[ -z "$ip" ]] || addrs+=("$ip")
   done
@@ -107,16 +105,20 @@ main() {
   step "demo 1/9: tools (scripts/setup.sh; cached in $GITSPACE_CACHE)"
   bash scripts/setup.sh
   step "demo 2/9: Docker engine"
+  GS_LOG_FILE="$GITSPACE_CACHE/dockerd.log"
   docker_up
   step "demo 3/9: images (cached: rebuilt only when their inputs change)"
+  GS_LOG_FILE="the output above"
   if $ALL; then bash images/build.sh all; else bash images/build.sh gitspace; fi
   step "demo 4/9: local Kubernetes cluster"
+  GS_LOG_FILE="$GITSPACE_CACHE/cluster/logs/ (one file per daemon)"
   bash test/cluster/cluster.sh up >/dev/null
   log_info "kubeconfig: $GITSPACE_KUBECONFIG"
   step "demo 5/9: image into the cluster"
   bash test/cluster/cluster.sh load-image "$IMAGE"
 
   step "demo 6/9: demo repository on the loopback git server"
+  GS_LOG_FILE="$DEMO_DIR/gitserver.log"
   mkdir -p "$DEMO_DIR"
   git_server
   local git_host repo_url
@@ -126,11 +128,13 @@ main() {
   log_info "repository: $repo_url (private: basic auth)"
 
   step "demo 7/9: values from the real generator (gitspace-chart values)"
+  GS_LOG_FILE="the output above"
   node bin/gitspace-chart.js values --image "$IMAGE" --devcontainer test/parity/demo/devcontainer.json \
     --repo-url "$repo_url" --release "$RELEASE" -o "$DEMO_DIR/values.yaml"
   sed -n '1,3p' "$DEMO_DIR/values.yaml"
 
   step "demo 8/9: helm upgrade --install $RELEASE (namespace $NS)"
+  GS_LOG_FILE="kubectl --kubeconfig $GITSPACE_KUBECONFIG -n $NS logs deploy/$RELEASE-gitspace --all-containers"
   kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   # The repo credentials as a Secret, from stdin: the password is in no argv.
   jq -n --arg ns "$NS" --arg pw "$(cat "$DEMO_DIR/git-password")" \
@@ -147,7 +151,11 @@ main() {
   local ssh_line
   if $SSH; then
     local key="$DEMO_DIR/id_ed25519"
-    [[ -s "$key" ]] || ssh-keygen -q -t ed25519 -N '' -C gitspace-demo -f "$key"
+    # Both halves or neither: an earlier run cut short may have left one, or an empty one.
+    if [[ ! -s "$key" || ! -s "$key.pub" ]]; then
+      rm -f "$key" "$key.pub"
+      ssh-keygen -q -t ed25519 -N '' -C gitspace-demo -f "$key"
+    fi
     jq -n --arg ns "$NS" --arg k "$(cat "$key.pub")" \
       '{apiVersion:"v1",kind:"Secret",metadata:{name:"demo-ssh-keys",namespace:$ns},type:"Opaque",stringData:{authorized_keys:($k + "\n")}}' |
       kubectl apply -f - >/dev/null
