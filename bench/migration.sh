@@ -64,7 +64,7 @@ main() {
   truncate -s "${disk_mb}M" "$WORK/disk.img"
   # No lazy init: ext4lazyinit would zero inode tables in the background while we count writes.
   mkfs.ext4 -q -F -N $((FILES + 100000)) -E lazy_itable_init=0,lazy_journal_init=0 "$WORK/disk.img"
-  LOOP=$(losetup --find --show "$WORK/disk.img")
+  LOOP=$(losetup --find --show "$WORK/disk.img") || die "no free loop device for $WORK/disk.img (modprobe loop; in a container it must be privileged)"
   mkdir -p "$MNT"
   mount "$LOOP" "$MNT"
   install -d -o "$OWNER" -g "$OWNER" "$MNT/workspaces"
@@ -96,7 +96,8 @@ main() {
   # The container's own start and stop are part of what a hook Job costs; its
   # log says how long the script itself took (first to last line).
   local log
-  log=$(grep -c . "$WORK/migrate.log")
+  # grep -c: status 1 only says the log is empty (0 lines).
+  log=$(grep -c . "$WORK/migrate.log") || [[ $? == 1 ]]
   [[ -z "${GITSPACE_BENCH_KEEP_LOG:-}" ]] || cp "$WORK/migrate.log" "$GITSPACE_BENCH_KEEP_LOG"
   jq -n --argjson files "$FILES" --argjson size "$SIZE" --argjson owner "$OWNER" --argjson ns "$((end - start))" \
     --argjson sectors "$((after - before))" --arg lines "$log" --arg tail "$(tail -n 4 "$WORK/migrate.log" | cut -c 22-)" \

@@ -73,6 +73,8 @@ _docker_build() {
   local image=$1 hash=$2 ctx=$3
   shift 3
   local log="$IMG_CACHE/build-${image//[\/:]/_}.log"
+  # The cache folder may not exist yet (a base image from GITSPACE_BASE_IMAGE, or one dockerd kept).
+  mkdir -p "$IMG_CACHE"
   log_info "docker build $image (log: $log)"
   local nocache=()
   [[ "${GITSPACE_NO_CACHE:-}" != 1 ]] || nocache=(--no-cache)

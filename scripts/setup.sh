@@ -11,7 +11,7 @@ root=$(cd "$here/.." && pwd)
 APT_PACKAGES=(docker.io containerd runc debootstrap shellcheck bats
   containernetworking-plugins yamllint busybox-static conntrack socat iptables
   ripgrep jq fcgiwrap apache2-utils openssh-client git curl ca-certificates
-  procps iproute2 util-linux e2fsprogs openssl)
+  procps iproute2 util-linux e2fsprogs openssl python3)
 
 install_apt() {
   local missing=() p
@@ -30,7 +30,8 @@ install_apt() {
 # helm reports "v3.22" and renders offline as Kubernetes 1.20.
 install_helm() {
   local gomod minor
-  gomod=$(cd /tmp && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  gomod=$(cd /tmp && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p') ||
+    die "go mod download helm.sh/helm/v3@$HELM_VERSION failed (output above): is the Go module proxy reachable (go env GOPROXY)?"
   minor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$gomod")
   [[ -n "$minor" ]] || die "cannot read helm's k8s.io/client-go version from $gomod"
   local h=helm.sh/helm/v3

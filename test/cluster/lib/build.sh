@@ -13,7 +13,7 @@ KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-pr
 _kube_replaces() {
   local gomod
   # From / : outside any module, whatever the caller's directory holds.
-  gomod=$(cd / && GOWORK=off GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | jq -r .GoMod)
+  gomod=$(cd / && GOWORK=off GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | jq -r .GoMod) || gomod=""
   [[ -f "$gomod" ]] || die "go mod download k8s.io/kubernetes@$KUBE_VERSION gave no go.mod (is the Go module proxy reachable?)"
   sed -n 's|^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*|\1|p' "$gomod" |
     while read -r mod; do printf 'replace %s => %s %s\n' "$mod" "$mod" "$KUBE_STAGING_VERSION"; done
