@@ -36,6 +36,12 @@ check() {
   if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
 }
 k() { kubectl -n "$NS" "$@"; }
+# to_file FILE CMD...: CMD's output into FILE (for check, which keeps only the tail of the output).
+to_file() {
+  local f=$1
+  shift
+  "$@" >"$f"
+}
 
 cleanup() {
   [[ -z "$WATCH_PID" ]] || kill "$WATCH_PID" 2>/dev/null || true
@@ -231,6 +237,11 @@ main() {
   check "root pod adds files owned by root and uid 4242, records checksums" \
     root_pod_to "$WORK/before-root" old "$ROOT_TREE; bash -c $(printf '%q' "$SUMS") _ /workspaces/test"
   check "checksums recorded (root's, 4242's and the user's files)" has_all "$WORK/before-root" '^build/uid4242 6 644 f' '^src/blob 300000 600 f' '^root.conf 12 644 f' '^build 4096 2775 d' '^dangling 8 777 l /nowhere$'
+  # record_state REL FILE: marker and journal times and the journal, into FILE; the journal is finished.
+  record_state() {
+    in_gitspace "$1" 'stat -c "%n %Z %Y" ~/.gitspace/layout ~/.gitspace/migration.journal; cat ~/.gitspace/migration.journal' >"$2" 2>&1 &&
+      grep -q '^finished ' "$2"
+  }
   check "helm upgrade --set compat.layout=home (pre-upgrade hook migrates)" upgrade_watching old "$WORK/hook1.log" --set compat.layout=home
   check "hook log: detected legacy-root, migrated" grep -q "migrated (legacy-root -> home 1)" "$WORK/hook1.log"
   check "prepare of the new pod: already migrated" bash -c "kubectl -n $NS logs deploy/old-gitspace -c prepare | grep -q 'already migrated, nothing to do'"
@@ -238,13 +249,12 @@ main() {
   check "/workspaces/test is the same repo" in_gitspace old '[ "$(stat -c %i ~/test)" = "$(stat -c %i /workspaces/test)" ] && git -C /workspaces/test rev-parse --git-dir'
   check "the user owns and can write everything in HOME (root's files included)" user_owns_all old
   check "dotfiles from the image are in HOME" in_gitspace old 'test -f ~/.bashrc && test -f ~/.profile && test -f ~/.vscode-server/bin/gitspace-reference/VERSION && [ "$(cat ~/.gitspace/layout)" = "home 1" ]'
-  in_gitspace old 'stat -c "%n %Z %Y" ~/.gitspace/layout ~/.gitspace/migration.journal; cat ~/.gitspace/migration.journal' >"$WORK/state1" 2>&1 || true
-  check "journal and marker recorded" grep -q '^finished ' "$WORK/state1"
+  check "journal and marker recorded" record_state old "$WORK/state1"
   check "second helm upgrade: hook says already migrated" upgrade_watching old "$WORK/hook2.log"
   check "hook log of the second upgrade" grep -q "already migrated, nothing to do" "$WORK/hook2.log"
   check "second upgrade changed no marker or journal (ctime, mtime, content)" bash -c "diff <(kubectl -n $NS exec deploy/old-gitspace -c gitspace -- bash -c 'stat -c \"%n %Z %Y\" ~/.gitspace/layout ~/.gitspace/migration.journal; cat ~/.gitspace/migration.journal' 2>&1) $WORK/state1"
-  in_gitspace old "$SUMS" /home/vscode/test >"$WORK/before-rollback"
-  in_gitspace old 'echo "written in home" >~/test/after-migration'
+  check "checksums before the rollback recorded" to_file "$WORK/before-rollback" in_gitspace old "$SUMS" /home/vscode/test
+  check "a file written in home after the migration" in_gitspace old 'echo "written in home" >~/test/after-migration'
   check "helm rollback to the legacy revision (1): the gitspace runs" helm rollback old 1 -n "$NS" --wait --timeout 4m
   check "rollback: prepare served the migrated volume as legacy, with the warning" bash -c "kubectl -n $NS logs deploy/old-gitspace -c prepare | grep -q '(a rollback); every repo is still at /workspaces/{repo}'"
   check "rollback: /workspaces/test still holds every file (and what was written in home)" bash -c \

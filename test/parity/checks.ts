@@ -327,7 +327,8 @@ export const CHECKS: Check[] = [
     phases: ['fresh'],
     async run(ctx) {
       // The password goes in on stdin; grep reads the whole HOME (repo .git/config included).
-      const files = await sh(ctx, 'pw=$(cat); grep -rlsF -e "$pw" "$HOME" 2>/dev/null || true', [], ctx.git.password);
+      // Status 1 (no match) is the answer wanted; anything else (2: grep could not read) fails the check.
+      const files = await sh(ctx, 'pw=$(cat); rc=0; grep -rlsF -e "$pw" "$HOME" || rc=$?; [ "$rc" -le 1 ]', [], ctx.git.password);
       // This gitspace's own requests (the other runtime may clone the same repo at the same time).
       const from = await ctx.gs.clientAddress();
       const auth = ctx.gitServer.requests
