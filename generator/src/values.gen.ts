@@ -67,13 +67,17 @@ export interface Gitspace {
      */
     branch?: string;
     /**
-     * Git credentials, read only by the clone step from mounted Secret files; never written to the volume.
+     * Git credentials from a Secret's files: used by the clone and, with inGitspace, by git in the running gitspace; never written to the volume, an environment variable or a log.
      */
     credentials?: {
       /**
        * Name of a Secret with keys `username` and `password` (a token works as the password).
        */
       existingSecret?: string;
+      /**
+       * Mount the Secret into the running gitspace too, with a git credential helper scoped to the repository's host that reads it at each use, so `git fetch`/`git push` work there as on Docker Gitspace (which caches the credentials for 30 days). `false`: only the clone step sees the Secret (docs/security.md).
+       */
+      inGitspace?: boolean;
     };
   };
   /**

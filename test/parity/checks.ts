@@ -5,7 +5,8 @@
 // check also states it, so two runtimes that are wrong the same way still fail.
 import { randomBytes } from 'node:crypto';
 import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
-import type { RunResult } from './exec.ts';
+import path from 'node:path';
+import { run, type RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
 import type { Capabilities, Gitspace } from './runtime.ts';
@@ -69,6 +70,33 @@ const out = (r: RunResult) => r.stdout.trim();
 /** sh -c SCRIPT with data as positional parameters ($1…), never spliced into the script. */
 async function sh(ctx: CheckContext, script: string, args: string[] = [], input?: string): Promise<string> {
   return out(await ctx.gs.exec(['/bin/sh', '-c', script, 'sh', ...args], { input }));
+}
+
+/**
+ * git fetch and git push from a login shell in the gitspace, with the gitspace's own credentials
+ * (Docker Gitspace: its 30-day credential cache; the chart: repo.credentials.inGitspace). The push
+ * goes to a branch of its own, so the other runtime's clone of the same repository is untouched.
+ */
+async function gitFetchPush(ctx: CheckContext): Promise<Observation[]> {
+  const branch = `parity-push-${randomBytes(4).toString('hex')}`;
+  const script = `cd "$HOME/$1" || exit 9
+export GIT_TERMINAL_PROMPT=0
+if git fetch -q origin 2>/dev/null; then echo "fetch: ok"; else echo "fetch: refused"; fi
+git -c user.name=parity -c user.email=parity@parity.invalid commit -q --allow-empty -m "parity push" >/dev/null 2>&1
+if git push -q origin "HEAD:refs/heads/$2" 2>/dev/null; then echo "push: ok"; else echo "push: refused"; fi`;
+  const r = await ctx.gs.exec(['/bin/bash', '-lc', script, 'bash', ctx.repoName, branch], { allowFail: true });
+  const line = (what: string) => r.stdout.split('\n').find((l) => l.startsWith(`${what}: `))?.slice(what.length + 2) ?? `no answer (exit ${r.exitCode}: ${r.stderr.trim().split('\n').at(-1) ?? ''})`;
+  // The server's own repository says whether the push landed.
+  const gitDir = path.join(ctx.gitServer.root, `${ctx.repoName}.git`);
+  const pushed = (await run('git', ['--git-dir', gitDir, 'rev-parse', '--verify', '-q', `refs/heads/${branch}`], { allowFail: true })).exitCode === 0;
+  return [
+    { check: 'git fetch from a login shell in the gitspace, with its own credentials', value: line('fetch'), expected: 'ok' },
+    {
+      check: 'git push from a login shell in the gitspace, with its own credentials',
+      value: line('push') === 'ok' && !pushed ? 'ok, but the branch is not on the server' : line('push'),
+      expected: 'ok',
+    },
+  ];
 }
 
 /** PID of the IDE's main process (oldest process whose command line names it). */
@@ -311,7 +339,16 @@ export const CHECKS: Check[] = [
       try {
         if (ctx.ide.protocol === 'http') {
           const a = await httpGet(fwd.host, fwd.port, `/?folder=${encodeURIComponent(`${ctx.expected.home}/${ctx.repoName}`)}`);
-          return [{ check: `ide: code-server workbench over HTTP (${phase})`, value: `HTTP ${a.status}${a.workbench ? ', workbench page' : ', not the workbench'}`, expected: 'HTTP 200, workbench page' }];
+          // Docker Gitspace runs code-server with --disable-workspace-trust: the repository opens with no trust prompt.
+          const cmdline = await sh(ctx, 'tr "\\0" " " <"/proc/$1/cmdline"', [await idePid(ctx)]);
+          return [
+            { check: `ide: code-server workbench over HTTP (${phase})`, value: `HTTP ${a.status}${a.workbench ? ', workbench page' : ', not the workbench'}`, expected: 'HTTP 200, workbench page' },
+            {
+              check: `ide: workspace trust of code-server (${phase})`,
+              value: / --disable-workspace-trust( |$)/.test(cmdline) ? 'disabled: no trust prompt' : 'enabled: the trust prompt shows',
+              expected: 'disabled: no trust prompt',
+            },
+          ];
         }
         const banner = (await sshBanner(fwd.host, fwd.port)).replace(/^(SSH-2\.0-OpenSSH)_.*/, '$1');
         const r = await sshRun(fwd.host, fwd.port, ctx.expected.name, ctx.ide.sshKeyFile ?? '', ['echo "$(id -un) $(pwd)"']);
@@ -341,7 +378,7 @@ export const CHECKS: Check[] = [
           value: auth.length ? `yes, as ${[...new Set(auth.map((r) => r.user || '(anonymous)'))].join(', ')}` : 'no successful request',
           expected: `yes, as ${ctx.git.username}`,
         },
-        { check: 'git: credentials left in the running gitspace', value: await sh(ctx, 'ls /gitspace/git-credentials 2>/dev/null && echo present || echo absent'), expected: 'absent' },
+        ...(await gitFetchPush(ctx)),
       ];
     },
   },

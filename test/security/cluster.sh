@@ -89,8 +89,10 @@ step "Pod Security admission"
 check "restricted mode (SSH IDE, private repo, NetworkPolicy) is admitted and Ready under enforce=restricted" \
   install "$NS_R" r --set security.mode=restricted --set ide.type=vs_code --set ssh.authorizedKeysSecret=ssh-keys \
   --set "repo.url=http://$GW:$PORT/plain.git" --set repo.credentials.existingSecret=git-creds --set networkPolicy.enabled=true
-check "standard mode (SSH IDE, private repo) is admitted and Ready under enforce=baseline" \
-  install "$NS_B" b --set ide.type=vs_code --set ssh.authorizedKeysSecret=ssh-keys --set "repo.url=http://$GW:$PORT/withdc.git" --set repo.credentials.existingSecret=git-creds
+# b keeps the clone-only posture (repo.credentials.inGitspace=false); r has the default (in the gitspace too).
+check "standard mode (SSH IDE, private repo, credentials for the clone only) is admitted and Ready under enforce=baseline" \
+  install "$NS_B" b --set ide.type=vs_code --set ssh.authorizedKeysSecret=ssh-keys --set "repo.url=http://$GW:$PORT/withdc.git" --set repo.credentials.existingSecret=git-creds \
+  --set repo.credentials.inGitspace=false
 
 standard_refused() {
   helm install s "$CHART" -n "$NS_R" --set ide.type=vs_code --set ssh.authorizedKeysSecret=ssh-keys --set persistence.keepOnUninstall=false --set persistence.size=1Gi >/dev/null
@@ -186,7 +188,7 @@ netpol() {
 check "NetworkPolicy: ingress to the IDE port only" netpol
 
 # --- git credentials
-step "Git credentials: only in the clone step"
+step "Git credentials: never in HOME, env, argv or logs; in the gitspace only with inGitspace"
 # The password is read from a file inside the container (stdin), so grep's own argv never holds it.
 secret_nowhere() {
   local ns=$1 rel=$2 repo=$3 hits logs
@@ -205,8 +207,20 @@ secret_nowhere() {
   in_main "$ns" "$rel" "git -C \$HOME/$repo config --get remote.origin.url"
   [[ -z $hits && $logs == 0 ]]
 }
-check "restricted: repo cloned; password in no file under HOME, no environ/cmdline, no log" secret_nowhere "$NS_R" r plain
-check "standard: repo cloned; password in no file under HOME, no environ/cmdline, no log" secret_nowhere "$NS_B" b withdc
+# git_in_gitspace NS REL REPO: a shell in the gitspace fetches and pushes (a new branch) with no prompt.
+git_in_gitspace() {
+  in_main "$1" "$2" "cd \$HOME/$3 && export GIT_TERMINAL_PROMPT=0 && git fetch origin && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m pushed && git push origin HEAD:refs/heads/pushed-from-$2"
+}
+check "inGitspace (default): git fetch and git push work from a shell in the gitspace" git_in_gitspace "$NS_R" r plain
+check "inGitspace (default): the push reached the server" git --git-dir "$WORK/git/repos/plain.git" rev-parse --verify -q refs/heads/pushed-from-r
+check "restricted, inGitspace: password in no file under HOME, no environ/cmdline, no log (after fetch and push)" secret_nowhere "$NS_R" r plain
+no_credentials_in_gitspace() {
+  in_main "$NS_B" b 'if test -e /gitspace/git-credentials; then echo "/gitspace/git-credentials present"; exit 1; fi; echo absent'
+  # Without credentials the fetch is refused (no prompt: GIT_TERMINAL_PROMPT=0).
+  ! in_main "$NS_B" b "cd \$HOME/withdc && GIT_TERMINAL_PROMPT=0 git fetch origin"
+}
+check "inGitspace false: no credentials in the gitspace, git fetch refused there" no_credentials_in_gitspace
+check "standard, clone only: password in no file under HOME, no environ/cmdline, no log" secret_nowhere "$NS_B" b withdc
 # The private repositories were served (status 200) to the clones, so the
 # credentials were used; the server's log never holds the password.
 served_with_credentials() {

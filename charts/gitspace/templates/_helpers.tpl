@@ -178,6 +178,29 @@ seccompProfile:
 {{- end -}}
 
 {{/* containerEnv as env entries (Docker sets it on the container, so every exec sees it). */}}
+{{/*
+The git credential helper of the running gitspace (repo.credentials.inGitspace): git config given
+through the environment (GIT_CONFIG_COUNT/KEY/VALUE, git 2.31+; no file in /etc or HOME is
+written or hidden), scoped to the repository's scheme://host so no other host is ever sent the
+password. The helper reads the mounted Secret at each use. Empty unless an http(s) repository has a
+credentials Secret: ssh URLs authenticate with keys.
+*/}}
+{{- define "gitspace.gitCredentialScope" -}}
+{{- if and .Values.repo.credentials.existingSecret .Values.repo.credentials.inGitspace -}}
+{{- regexReplaceAll "^(https?://)[^@/]*@" (regexFind "^https?://[^/]+" .Values.repo.url) "${1}" -}}
+{{- end -}}
+{{- end -}}
+{{- define "gitspace.gitCredentialEnv" -}}
+{{- with include "gitspace.gitCredentialScope" . -}}
+- name: GIT_CONFIG_COUNT
+  value: "1"
+- name: GIT_CONFIG_KEY_0
+  value: {{ printf "credential.%s.helper" . | quote }}
+- name: GIT_CONFIG_VALUE_0
+  value: {{ printf "%s/git/git-credential-gitspace.sh %s" (include "gitspace.scriptsDir" $) (include "gitspace.credentialsDir" $) | quote }}
+{{- end -}}
+{{- end -}}
+
 {{- define "gitspace.containerEnv" -}}
 {{- range $k, $v := .Values.devcontainer.containerEnv }}
 - name: {{ $k }}
