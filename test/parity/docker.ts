@@ -172,7 +172,24 @@ class DockerGitspace implements Gitspace {
     } finally {
       await this.asRoot(['rm', '-rf', CREDENTIALS_DIR]);
     }
+    await this.credentialCache();
     await this.ideRun();
+  }
+
+  /**
+   * Docker Gitspace's git credentials step (remote user), at every create and start: the
+   * credential cache helper for 30 days, fed the clone URL's credentials with `git credential
+   * approve` (on stdin), so git fetch/push in the gitspace need no prompt until the container stops.
+   */
+  private async credentialCache(): Promise<void> {
+    const url = new URL(this.values.repo?.url ?? '');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
+    const input = `protocol=${url.protocol.slice(0, -1)}\nhost=${url.host}\nusername=${this.c.git.username}\npassword=${this.c.git.password}\n\n`;
+    await this.docker(
+      ['exec', '-i', '-u', this.spec.remoteUser, '-e', `HOME=${this.spec.home}`, this.container, '/bin/sh', '-c',
+        "git config --global credential.helper 'cache --timeout=2592000' && git credential approve"],
+      { input },
+    );
   }
 
   /** IDE setup + run + postCreate + postStart: start.sh, detached, as the remote user. */
@@ -205,6 +222,7 @@ class DockerGitspace implements Gitspace {
     await this.docker(['stop', '-t', '10', this.container]);
     await this.docker(['start', this.container]);
     // A stopped gitspace's start re-runs git credentials, IDE run and postStart only.
+    await this.credentialCache();
     await this.ideRun();
   }
 
