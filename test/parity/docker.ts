@@ -182,7 +182,8 @@ class DockerGitspace implements Gitspace {
    * approve` (on stdin), so git fetch/push in the gitspace need no prompt until the container stops.
    */
   private async credentialCache(): Promise<void> {
-    const url = new URL(this.values.repo?.url ?? '');
+    if (!this.values.repo?.url || !URL.canParse(this.values.repo.url)) return;
+    const url = new URL(this.values.repo.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
     const input = `protocol=${url.protocol.slice(0, -1)}\nhost=${url.host}\nusername=${this.c.git.username}\npassword=${this.c.git.password}\n\n`;
     await this.docker(
