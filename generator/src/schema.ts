@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { UserError } from './cli.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const schemaPath = resolve(repoRoot, 'schema', 'gitspace.schema.json');
@@ -33,11 +34,11 @@ export function loadSchema(): JsonSchema {
 export function ideTable(schema: JsonSchema = loadSchema()): Record<string, IdeInfo> {
   const type = schema.properties?.ide?.properties?.type;
   const table = type?.['x-gitspace-ides'] as Record<string, IdeInfo> | undefined;
-  if (!table) throw new Error(`${schemaPath}: ide.type has no x-gitspace-ides table`);
+  if (!table) throw new UserError(`${schemaPath}: ide.type has no x-gitspace-ides table`);
   const keys = Object.keys(table).sort();
   const enumKeys = [...((type?.enum as string[]) ?? [])].sort();
   if (JSON.stringify(keys) !== JSON.stringify(enumKeys)) {
-    throw new Error(`${schemaPath}: ide.type enum ${enumKeys.join(',')} differs from its x-gitspace-ides table ${keys.join(',')}`);
+    throw new UserError(`${schemaPath}: ide.type enum ${enumKeys.join(',')} differs from its x-gitspace-ides table ${keys.join(',')}`);
   }
   return table;
 }
@@ -53,7 +54,7 @@ export function defaults(schema: JsonSchema = loadSchema()): Record<string, unkn
   for (const [key, prop] of Object.entries(schema.properties ?? {})) {
     if (prop.default !== undefined) out[key] = structuredClone(prop.default);
     else if (prop.properties) out[key] = defaults(prop);
-    else throw new Error(`${schemaPath}: field "${key}" has no default: every field needs one (it becomes values.yaml)`);
+    else throw new UserError(`${schemaPath}: field "${key}" has no default: every field needs one (it becomes values.yaml)`);
   }
   return out;
 }

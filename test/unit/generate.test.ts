@@ -1,24 +1,12 @@
 // The generated files follow the schema: `generate --check` passes on the
 // tree and fails when the schema and the files disagree. The failing cases run
 // on a temp copy; the real schema file is never modified.
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generatedFiles } from '../../generator/src/generate.ts';
 import { loadSchema, type JsonSchema } from '../../generator/src/schema.ts';
-import { repoRoot, runCli, tempDir } from './helpers.ts';
-
-/** A copy of what `generate` reads and writes, with node_modules linked. */
-function copyOfRepo(): string {
-  const dir = join(tempDir('gitspace-generate-'), 'repo');
-  mkdirSync(dir);
-  for (const p of ['bin', 'generator', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
-  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl']) {
-    cpSync(join(repoRoot, 'charts', 'gitspace', p), join(dir, 'charts', 'gitspace', p), { recursive: true });
-  }
-  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-  return dir;
-}
+import { copyOfRepo, repoRoot, runCli } from './helpers.ts';
 
 function editSchema(dir: string, edit: (s: JsonSchema) => void) {
   const file = join(dir, 'schema', 'gitspace.schema.json');
