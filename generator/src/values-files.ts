@@ -44,12 +44,8 @@ export function loadValues(files: string[]): Obj {
   return values;
 }
 
+/** Throws one UserError listing every problem, each naming its field. */
 export function assertValid(values: unknown, what: string): void {
-  const problems = valuesValidator()(values).map((p) => {
-    // Show the offending value, JSON-quoted, so the user sees what to change.
-    const field = p.slice(0, p.indexOf(':'));
-    const value = field.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), values);
-    return value === undefined || isObj(value) ? p : `${p} (got ${JSON.stringify(value)})`;
-  });
+  const problems = valuesValidator()(values);
   if (problems.length) throw new UserError(`${what}: invalid values: ${problems.join('; ')}`);
 }

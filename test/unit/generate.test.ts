@@ -40,12 +40,20 @@ describe('generate --check', () => {
     });
     const r = await runCli(['generate', '--check'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') });
     expect(r.exitCode).toBe(1);
-    // a default shows in values.yaml, values.schema.json and the README table
+    // a default shows in values.yaml, values.schema.json, the README table and the typed defaults
     expect(r.stderr).toBe(
-      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md; run 'npm run generate' and commit them",
+      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md, generator/src/values.gen.ts; run 'npm run generate' and commit them",
     );
     // and the copy's real files were left alone by --check
     expect(readFileSync(join(dir, 'charts', 'gitspace', 'values.yaml'), 'utf8')).toBe(readFileSync(join(repoRoot, 'charts', 'gitspace', 'values.yaml'), 'utf8'));
+  });
+
+  it('generatedFiles refuses a group object whose "required" misses a field (a null in a values file would reach the templates)', async () => {
+    const schema = structuredClone(loadSchema());
+    schema.properties!.user.required = ['containerUser', 'remoteUser', 'uid', 'gid'];
+    await expect(generatedFiles(schema)).rejects.toThrow(
+      'user must list "required": ["containerUser","remoteUser","uid","gid","home"] (every field whose default is not null, in order)',
+    );
   });
 
   it('generatedFiles refuses a schema object without a default', async () => {
