@@ -5,13 +5,14 @@
 import { parse, printParseErrorCode, stripComments, type ParseError } from 'jsonc-parser';
 import { UserError } from './cli.ts';
 import { q } from './model.ts';
+import type { Gitspace } from './values.gen.ts';
 
 /** Where Docker Gitspace reads the file in the repository (the only place it looks). */
 export const DEVCONTAINER_PATH = '.devcontainer/devcontainer.json';
 export const METADATA_LABEL = 'devcontainer.metadata';
 
 /** string: `sh -c`; array: one command (Docker Gitspace joins it with spaces); object: entries in parallel. */
-export type LifecycleCommand = string | string[] | { [name: string]: string | string[] };
+export type LifecycleCommand = NonNullable<Gitspace['devcontainer']['postCreateCommand']>;
 
 /** The fields of devcontainer.json (or of one metadata entry) that a gitspace uses. */
 export type DevcontainerConfig = {
