@@ -244,6 +244,19 @@ describe.skipIf(!dockerOk)('values --image reads a LOCAL Docker image', () => {
   });
 });
 
+describe('values --image when the Docker engine does not answer', () => {
+  it('says the engine does not answer and what to do, not "pull it"', async () => {
+    const sock = join(dir, 'no-engine.sock');
+    const r = await runCli(['values', '--repo-url', 'https://h/a/b.git', '--devcontainer', file('engine.json', '{}'), '--image', 'gitspace-unit/any:1'], {
+      env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONTEXT: '' },
+    });
+    expectOneLineError(r, '--image "gitspace-unit/any:1": the Docker engine does not answer (');
+    expect(r.stderr).toContain(sock);
+    expect(r.stderr).toContain('start it (e.g. sudo systemctl start docker, or Docker Desktop) and retry, or give the image\'s facts instead of --image: --passwd and --group');
+    expect(r.stderr).not.toContain('docker pull');
+  });
+});
+
 describe('user strings never reach a shell', () => {
   const marker = join(dir, 'pwned');
   const evil = `$(touch ${marker})`;
