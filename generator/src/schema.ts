@@ -90,8 +90,11 @@ export function checkRequired(schema: JsonSchema = loadSchema(), path = ''): voi
 
 export type Validator = (values: unknown) => string[];
 
+let shipped: Validator | undefined;
+
 /** Validates a values object; returns one plain message per problem, naming the field. */
-export function valuesValidator(schema: JsonSchema = loadSchema()): Validator {
+export function valuesValidator(schema?: JsonSchema): Validator {
+  if (!schema) return (shipped ??= valuesValidator(loadSchema()));
   const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   const validate = ajv.compile(publicSchema(schema));
   return (values) => (validate(values) ? [] : describeErrors(validate.errors ?? [], values, schema));
@@ -103,16 +106,16 @@ const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !
 /** JSON pointer segments; ajv URI-encodes the ones of schemaPath. */
 const segments = (pointer: string, uri = false): string[] =>
   pointer
-    .replace(/^#?\//, '')
+    .replace(/^#/, '')
     .split('/')
-    .filter((s, i, all) => s !== '' || all.length > 1)
+    .slice(1)
     .map((s) => (uri ? decodeURIComponent(s) : s).replaceAll('~1', '/').replaceAll('~0', '~'));
 
 /** The field as a user writes it: user.home, devcontainer.postCreateCommand[0]. */
 function fieldName(instancePath: string, values: unknown): string {
   let out = '';
   let at = values;
-  for (const seg of instancePath ? segments(instancePath) : []) {
+  for (const seg of segments(instancePath)) {
     out += Array.isArray(at) ? `[${seg}]` : out ? `.${seg}` : seg;
     at = Array.isArray(at) ? at[Number(seg)] : isObj(at) ? at[seg] : undefined;
   }
