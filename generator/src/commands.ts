@@ -14,14 +14,15 @@ import {
   type DevcontainerConfig,
   type MergedConfig,
 } from './devcontainer.ts';
-import { checkReleaseName, dockerSpec, type SpecValues } from './docker-spec.ts';
+import { checkReleaseName, dockerSpec } from './docker-spec.ts';
 import { readLocalImage, splitImageRef, type ImageFacts } from './image.ts';
 import { checkRepoUrl, deriveRepoName, idePortFor, parseId, q } from './model.ts';
 import { parseGroup, parsePasswd } from './passwd.ts';
 import { readDevcontainerFromRepo } from './repository.ts';
-import { defaults, ideTable } from './schema.ts';
+import { ideTable } from './schema.ts';
 import { createdUserWarnings, DEFAULT_GID, DEFAULT_UID, resolveUserModel, type ResolvedUser, type UserDb, type UserModel } from './user.ts';
-import { assertValid, loadValues, mergeValues } from './values-files.ts';
+import { loadValues, resolveValues, type ValuesFile } from './values-files.ts';
+import type { Gitspace } from './values.gen.ts';
 
 type UserOpts = {
   metadata?: string;
@@ -168,11 +169,11 @@ export function registerModelCommands(program: Command): void {
       .option('--group <file>', 'the image\'s /etc/group (instead of reading it from --image)')
       .option('--release <name>', 'helm release name (used in the printed install command)')
       .option('-o, --output <file>', 'write here instead of stdout'),
-  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: string; image?: string; devcontainer?: string; release?: string; output?: string }) => {
+  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string }) => {
     checkRepoUrl(opts.repoUrl, '--repo-url');
     deriveRepoName(opts.repoUrl);
     // Checked before git sees them: the schema's rules for repo.url and repo.branch.
-    assertValid(mergeValues(defaults(), { repo: { url: opts.repoUrl, branch: opts.branch ?? '' } }), 'values');
+    resolveValues([{ repo: { url: opts.repoUrl, branch: opts.branch ?? '' } }]);
     if (opts.release !== undefined) checkReleaseName(opts.release);
     if (opts.ide !== undefined) idePortFor(opts.ide);
     const imageValues = opts.image !== undefined ? splitImageRef(opts.image) : undefined;
@@ -202,7 +203,7 @@ export function registerModelCommands(program: Command): void {
       warnings.push(`image ${q(s.devcontainer.image)} from ${devcontainerFile} was not inspected (its USER and devcontainer.metadata label were not read): pass --image ${s.devcontainer.image} once it is a local image`);
     }
 
-    const values: Record<string, unknown> = {
+    const values: ValuesFile = {
       repo: { url: opts.repoUrl, ...(opts.branch ? { branch: opts.branch } : {}) },
       ...(imageOut ? { image: imageOut } : {}),
       ...(opts.ide ? { ide: { type: opts.ide } } : {}),
@@ -216,7 +217,7 @@ export function registerModelCommands(program: Command): void {
         jetbrainsPlugins: merged.jetbrainsPlugins,
       },
     };
-    assertValid(mergeValues(defaults(), values), 'values');
+    resolveValues([values]);
 
     const created = [r.containerUser, r.remoteUser].filter((u) => u.created).map((u) => u.name);
     const header = [
@@ -241,7 +242,6 @@ export function registerModelCommands(program: Command): void {
     .option('--json', 'print JSON (the only format)')
     .action((opts: { values: string[]; release?: string }) => {
       if (opts.release !== undefined) checkReleaseName(opts.release);
-      const values = loadValues(opts.values) as unknown as SpecValues;
-      process.stdout.write(JSON.stringify(dockerSpec(values, opts.release), null, 2) + '\n');
+      process.stdout.write(JSON.stringify(dockerSpec(loadValues(opts.values), opts.release), null, 2) + '\n');
     });
 }

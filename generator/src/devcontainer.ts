@@ -5,13 +5,14 @@
 import { parse, printParseErrorCode, stripComments, type ParseError } from 'jsonc-parser';
 import { UserError } from './cli.ts';
 import { q } from './model.ts';
+import type { Gitspace } from './values.gen.ts';
 
 /** Where Docker Gitspace reads the file in the repository (the only place it looks). */
 export const DEVCONTAINER_PATH = '.devcontainer/devcontainer.json';
 export const METADATA_LABEL = 'devcontainer.metadata';
 
 /** string: `sh -c`; array: one command (Docker Gitspace joins it with spaces); object: entries in parallel. */
-export type LifecycleCommand = string | string[] | { [name: string]: string | string[] };
+export type LifecycleCommand = NonNullable<Gitspace['devcontainer']['postCreateCommand']>;
 
 /** The fields of devcontainer.json (or of one metadata entry) that a gitspace uses. */
 export type DevcontainerConfig = {
@@ -192,11 +193,18 @@ function readConfig(obj: Record<string, unknown>, file: string, isMetadata = fal
 }
 
 function lifecycleCommand(v: unknown, where: string): LifecycleCommand {
-  const isArgv = (a: unknown) => Array.isArray(a) && a.every((s) => typeof s === 'string');
-  if (typeof v === 'string' || isArgv(v)) return v as LifecycleCommand;
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+  // An array's wrong element is named, so [1, 2] says which entry to fix.
+  const argv = (a: unknown[], at: string) => {
+    const bad = a.findIndex((s) => typeof s !== 'string');
+    if (bad >= 0) throw new UserError(`${at}[${bad}] must be a string, found ${kind(a[bad])}`);
+    return a as string[];
+  };
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return argv(v, where);
+  if (v !== null && typeof v === 'object') {
     for (const [k, c] of Object.entries(v)) {
-      if (typeof c !== 'string' && !isArgv(c)) throw new UserError(`${where}.${k} must be a string or an array of strings, found ${kind(c)}`);
+      if (Array.isArray(c)) argv(c, `${where}.${k}`);
+      else if (typeof c !== 'string') throw new UserError(`${where}.${k} must be a string or an array of strings, found ${kind(c)}`);
     }
     return v as LifecycleCommand;
   }

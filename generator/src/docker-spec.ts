@@ -3,8 +3,8 @@
 // from resolved values. The chart's tests and the parity suite compare the
 // Kubernetes side against this shape: keep it stable.
 import { UserError } from './cli.ts';
-import type { LifecycleCommand } from './devcontainer.ts';
 import { homeOf, idePortFor, q, repoNameOf } from './model.ts';
+import type { Gitspace } from './values.gen.ts';
 
 export type DockerSpec = {
   name: string;
@@ -23,26 +23,11 @@ export type DockerSpec = {
   labels: Record<string, string>;
 };
 
-/** The fields of (defaulted) values that the Docker side depends on. */
-export type SpecValues = {
-  gitspace: { id: string; spacePath: string; userId: string };
-  image: { repository: string; tag: string };
-  repo: { url: string; name: string };
-  user: { containerUser: string; remoteUser: string; uid: number; gid: number; home: string };
-  ide: { type: string; port: number };
-  compat: { layout: string };
-  devcontainer: {
-    containerEnv: Record<string, string>;
-    forwardPorts: number[];
-    postCreateCommand: LifecycleCommand;
-    postStartCommand: LifecycleCommand;
-  };
-};
-
 /** Docker Gitspace's main process when no entrypoint is given: idle until stopped. */
 export const DOCKER_COMMAND = ['/bin/sh', '-c', "trap 'exit 0' 15; sleep infinity & wait $!"];
 
-export function dockerSpec(values: SpecValues, release = ''): DockerSpec {
+/** `values`: validated values (loadValues/resolveValues), so every field is there and right. */
+export function dockerSpec(values: Gitspace, release = ''): DockerSpec {
   if (values.compat.layout === 'legacy') {
     throw new UserError(
       'compat.layout: "legacy" (volume at /workspaces) has no Docker Gitspace equivalent: Docker always mounts the volume at HOME; docker-spec describes layout "home" only',
@@ -73,8 +58,9 @@ export function dockerSpec(values: SpecValues, release = ''): DockerSpec {
     labels: {
       'gitspace.remote.user': user.remoteUser,
       'gitspace.lifecycle.hooks': JSON.stringify({
-        postCreateCommand: values.devcontainer.postCreateCommand,
-        postStartCommand: values.devcontainer.postStartCommand,
+        // null, or absent when a values file set it to null: no command either way.
+        postCreateCommand: values.devcontainer.postCreateCommand ?? null,
+        postStartCommand: values.devcontainer.postStartCommand ?? null,
       }),
     },
   };

@@ -42,13 +42,27 @@ async function docker(args: string[], what: string): Promise<string> {
   return String(r.stdout);
 }
 
+// What the docker CLI prints when it cannot reach the engine (socket missing, refused, no permission).
+const ENGINE_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|docker\.sock|connection refused/i;
+const INSTEAD = 'or give the image\'s facts instead of --image: --passwd and --group (its /etc/passwd and /etc/group), --metadata (its devcontainer.metadata label) and --image-user (its USER)';
+
+/** Why `docker image inspect` failed, and what to do: only a missing image is fixed by pulling it. */
+export function inspectProblem(detail: string, code?: string): string {
+  if (code === 'ENOENT') return `docker is not installed (no docker on PATH); install it, ${INSTEAD}`;
+  if (/No such image/i.test(detail)) return `not a local Docker image (${detail}); docker pull or docker load it first`;
+  if (ENGINE_DOWN.test(detail)) {
+    return `the Docker engine does not answer (${detail}); start it (e.g. sudo systemctl start docker, or Docker Desktop) and retry, ${INSTEAD}`;
+  }
+  return `docker image inspect failed (${detail})`;
+}
+
 export async function readLocalImage(ref: string): Promise<ImageFacts> {
   checkImageRef(ref);
   const where = `--image ${q(ref)}`;
   const inspect = await execa('docker', ['image', 'inspect', '--format', '{{json .Config}}', '--', ref], { reject: false, stdin: 'ignore', timeout: 120_000 });
   if (inspect.exitCode !== 0) {
-    const detail = String(inspect.stderr || (inspect as { shortMessage?: string }).shortMessage || '').trim().split('\n').at(-1);
-    throw new UserError(`${where}: not a local Docker image (${detail}); docker pull or docker load it first`);
+    const detail = String(inspect.stderr || (inspect as { shortMessage?: string }).shortMessage || '').trim().split('\n').at(-1) ?? '';
+    throw new UserError(`${where}: ${inspectProblem(detail, (inspect as { code?: string }).code)}`);
   }
   const config = JSON.parse(String(inspect.stdout)) as { User?: string; Labels?: Record<string, string> | null } | null;
   const id = (await docker(['create', '--', ref, 'true'], where)).trim();

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { UserError } from './cli.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const schemaPath = resolve(repoRoot, 'schema', 'gitspace.schema.json');
@@ -33,11 +34,11 @@ export function loadSchema(): JsonSchema {
 export function ideTable(schema: JsonSchema = loadSchema()): Record<string, IdeInfo> {
   const type = schema.properties?.ide?.properties?.type;
   const table = type?.['x-gitspace-ides'] as Record<string, IdeInfo> | undefined;
-  if (!table) throw new Error(`${schemaPath}: ide.type has no x-gitspace-ides table`);
+  if (!table) throw new UserError(`${schemaPath}: ide.type has no x-gitspace-ides table`);
   const keys = Object.keys(table).sort();
   const enumKeys = [...((type?.enum as string[]) ?? [])].sort();
   if (JSON.stringify(keys) !== JSON.stringify(enumKeys)) {
-    throw new Error(`${schemaPath}: ide.type enum ${enumKeys.join(',')} differs from its x-gitspace-ides table ${keys.join(',')}`);
+    throw new UserError(`${schemaPath}: ide.type enum ${enumKeys.join(',')} differs from its x-gitspace-ides table ${keys.join(',')}`);
   }
   return table;
 }
@@ -53,7 +54,7 @@ export function defaults(schema: JsonSchema = loadSchema()): Record<string, unkn
   for (const [key, prop] of Object.entries(schema.properties ?? {})) {
     if (prop.default !== undefined) out[key] = structuredClone(prop.default);
     else if (prop.properties) out[key] = defaults(prop);
-    else throw new Error(`${schemaPath}: field "${key}" has no default: every field needs one (it becomes values.yaml)`);
+    else throw new UserError(`${schemaPath}: field "${key}" has no default: every field needs one (it becomes values.yaml)`);
   }
   return out;
 }
@@ -69,32 +70,125 @@ export function leaves(schema: JsonSchema = loadSchema(), prefix = ''): Array<{ 
   return out;
 }
 
+/**
+ * Every field of a group object (one without its own default) is required,
+ * except those whose default is null: values files are merged over the
+ * defaults, so a missing field means a values file set it to null (helm then
+ * deletes the key), and the templates and docker-spec need every field.
+ */
+export function checkRequired(schema: JsonSchema = loadSchema(), path = ''): void {
+  if (!schema.properties || (path && schema.default !== undefined)) return;
+  const want = Object.entries(schema.properties)
+    .filter(([, prop]) => prop.default !== null)
+    .map(([key]) => key);
+  const have = (schema.required as string[] | undefined) ?? [];
+  if (JSON.stringify(have) !== JSON.stringify(want)) {
+    throw new UserError(`${schemaPath}: ${path || '(root)'} must list "required": ${JSON.stringify(want)} (every field whose default is not null, in order); it has ${JSON.stringify(have)}`);
+  }
+  for (const [key, prop] of Object.entries(schema.properties)) checkRequired(prop, path ? `${path}.${key}` : key);
+}
+
 export type Validator = (values: unknown) => string[];
 
-/** Validates a values object; returns human messages naming each field. */
-export function valuesValidator(schema: JsonSchema = loadSchema()): Validator {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
+let shipped: Validator | undefined;
+
+/** Validates a values object; returns one plain message per problem, naming the field. */
+export function valuesValidator(schema?: JsonSchema): Validator {
+  if (!schema) return (shipped ??= valuesValidator(loadSchema()));
+  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   const validate = ajv.compile(publicSchema(schema));
-  return (values) => (validate(values) ? [] : describeErrors(validate.errors ?? []));
+  return (values) => (validate(values) ? [] : describeErrors(validate.errors ?? [], values, schema));
 }
 
-function fieldOf(e: ErrorObject): string {
-  const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
-  if (e.keyword === 'additionalProperties') {
-    const extra = (e.params as { additionalProperty: string }).additionalProperty;
-    return path ? `${path}.${extra}` : extra;
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** JSON pointer segments; ajv URI-encodes the ones of schemaPath. */
+const segments = (pointer: string, uri = false): string[] =>
+  pointer
+    .replace(/^#/, '')
+    .split('/')
+    .slice(1)
+    .map((s) => (uri ? decodeURIComponent(s) : s).replaceAll('~1', '/').replaceAll('~0', '~'));
+
+/** The field as a user writes it: user.home, devcontainer.postCreateCommand[0]. */
+function fieldName(instancePath: string, values: unknown): string {
+  let out = '';
+  let at = values;
+  for (const seg of segments(instancePath)) {
+    out += Array.isArray(at) ? `[${seg}]` : out ? `.${seg}` : seg;
+    at = Array.isArray(at) ? at[Number(seg)] : isObj(at) ? at[seg] : undefined;
   }
-  return path || '(root)';
+  return out || '(root)';
 }
 
-/** One line per failing field; anyOf/not noise folded into the field's first message. */
-export function describeErrors(errors: ErrorObject[]): string[] {
-  const byField = new Map<string, string>();
-  for (const e of errors) {
-    const field = fieldOf(e);
-    if (byField.has(field)) continue;
-    const what = e.keyword === 'additionalProperties' ? 'is not a known field' : (e.message ?? 'is invalid');
-    byField.set(field, `${field}: ${what}`);
+/** The message the schema gives for a keyword (x-gitspace-messages next to it), if any. */
+function annotated(e: ErrorObject, schema: JsonSchema): string | undefined {
+  const path = segments(e.schemaPath, true);
+  const node = path.slice(0, -1).reduce<unknown>((o, k) => (isObj(o) || Array.isArray(o) ? (o as Obj)[k] : undefined), schema);
+  return isObj(node) ? (node['x-gitspace-messages'] as Record<string, string> | undefined)?.[e.keyword] : undefined;
+}
+
+const article = (type: string) => (type === 'null' ? 'null' : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+
+function got(value: unknown): string {
+  if (value === undefined || isObj(value)) return '';
+  const json = JSON.stringify(value);
+  return ` (got ${json.length > 80 ? `${json.slice(0, 64)}… (${json.length} characters)` : json})`;
+}
+
+/**
+ * anyOf: ajv reports every branch. Keep the branch whose type fits the value
+ * (so [1, 2] for a string-or-array field names the element at fault), else
+ * one message listing the forms; a schema message on the anyOf wins.
+ */
+function resolveAnyOf(errors: ErrorObject[], schema: JsonSchema): ErrorObject[] {
+  let out = errors;
+  for (;;) {
+    const any = out.filter((e) => e.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length)[0];
+    if (!any) return out;
+    const inBranch = (e: ErrorObject, i?: number) =>
+      e !== any && e.schemaPath.startsWith(`${any.schemaPath}/${i ?? ''}`) && (e.instancePath === any.instancePath || e.instancePath.startsWith(`${any.instancePath}/`));
+    const branches = [...new Set(out.filter((e) => inBranch(e)).map((e) => Number(e.schemaPath.slice(any.schemaPath.length + 1).split('/')[0])))];
+    const typeFails = (i: number) => out.some((e) => inBranch(e, i) && e.keyword === 'type' && e.schemaPath === `${any.schemaPath}/${i}/type`);
+    const fitting = branches.filter((i) => !typeFails(i));
+    const rest = out.filter((e) => e !== any && !inBranch(e));
+    if (!annotated(any, schema) && fitting.length) {
+      out = [...rest, ...out.filter((e) => inBranch(e, fitting[0]))];
+      continue;
+    }
+    const forms = out.filter((e) => inBranch(e) && e.keyword === 'type' && e.instancePath === any.instancePath).map((e) => article(String((e.params as { type: string }).type)));
+    const message = annotated(any, schema) ?? `must be ${forms.length > 1 ? `${forms.slice(0, -1).join(', ')} or ${forms.at(-1)}` : (forms[0] ?? 'one of the allowed forms')}`;
+    out = [...rest, { ...any, keyword: 'anyOf resolved', message }];
   }
-  return [...byField.values()];
+}
+
+/** One line per problem, naming the field (and the key of a map) and the rule in plain words; the first problem of a field wins. */
+export function describeErrors(errors: ErrorObject[], values?: unknown, schema: JsonSchema = loadSchema()): string[] {
+  const lines = new Map<string, string>();
+  const add = (field: string, what: string) => lines.has(field) || lines.set(field, `${field}: ${what}`);
+  const child = (field: string, key: string) => (field === '(root)' ? key : `${field}.${key}`);
+  for (const e of resolveAnyOf(errors, schema)) {
+    const field = fieldName(e.instancePath, values);
+    const own = annotated(e, schema);
+    if (e.keyword === 'additionalProperties') {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      if (own) lines.set(`${field} ${key}`, `${field}: key ${JSON.stringify(key)} ${own}`);
+      else add(child(field, key), 'is not a known field');
+    } else if (e.keyword === 'required') {
+      add(child(field, (e.params as { missingProperty: string }).missingProperty), "is required (a values file that sets it to null deletes the chart's default); give it a value or remove the null");
+    } else if (own && /\/patternProperties\/[^/]+\/[^/]+$/.test(e.schemaPath)) {
+      // A rule on a map's keys: name the map and the key.
+      const key = segments(e.instancePath).at(-1)!;
+      const map = fieldName(e.instancePath.slice(0, e.instancePath.lastIndexOf('/')), values);
+      lines.set(`${map} ${key}`, `${map}: key ${JSON.stringify(key)} ${own}`);
+    } else if (e.keyword === 'type') {
+      add(field, `must be ${[(e.params as { type: string | string[] }).type].flat().map(article).join(' or ')}${got(e.data)}`);
+    } else if (e.keyword === 'enum') {
+      add(field, `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}${got(e.data)}`);
+    } else {
+      add(field, `${own ?? (e.keyword === 'not' ? 'is not allowed' : (e.message ?? 'is invalid'))}${got(e.data)}`);
+    }
+  }
+  return [...lines.values()];
 }

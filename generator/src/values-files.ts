@@ -1,19 +1,25 @@
 // Values files as helm reads them: each -f file merged over the chart's
-// defaults (the schema's), later files winning, maps merged key by key.
+// defaults (the schema's), later files winning, maps merged key by key. What
+// passes the schema is typed by the generated Gitspace type.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { UserError } from './cli.ts';
-import { defaults, valuesValidator } from './schema.ts';
+import { valuesValidator } from './schema.ts';
+import { gitspaceDefaults, type Gitspace } from './values.gen.ts';
+
+/** What a values file may hold: any part of the values. */
+export type ValuesFile = DeepPartial<Gitspace>;
+type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | null } : T;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** helm's coalescing: maps merge recursively, anything else replaces; null deletes the key. */
-export function mergeValues(base: Obj, over: Obj): Obj {
+export function mergeValues(base: object, over: object): Obj {
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === null) delete out[k];
-    else if (isObj(v) && isObj(out[k])) out[k] = mergeValues(out[k] as Obj, v);
+    else if (isObj(v) && isObj(out[k])) out[k] = mergeValues(out[k], v);
     else out[k] = structuredClone(v);
   }
   return out;
@@ -37,19 +43,20 @@ export function readValuesFile(file: string): Obj {
   return doc;
 }
 
-/** The schema defaults with each file merged over them, validated; throws naming every bad field. */
-export function loadValues(files: string[]): Obj {
-  const values = files.reduce((acc, f) => mergeValues(acc, readValuesFile(f)), defaults());
-  assertValid(values, files.join(', ') || 'values');
+/** The defaults with each values object merged over them (later wins), validated; throws naming every bad field. */
+export function resolveValues(overs: object[], what = 'values'): Gitspace {
+  const values: unknown = overs.reduce<Obj>((acc, over) => mergeValues(acc, over), mergeValues({}, gitspaceDefaults));
+  assertValid(values, what);
   return values;
 }
 
-export function assertValid(values: unknown, what: string): void {
-  const problems = valuesValidator()(values).map((p) => {
-    // Show the offending value, JSON-quoted, so the user sees what to change.
-    const field = p.slice(0, p.indexOf(':'));
-    const value = field.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), values);
-    return value === undefined || isObj(value) ? p : `${p} (got ${JSON.stringify(value)})`;
-  });
+/** helm's view of `-f` files: the defaults with each file merged over them, validated. */
+export function loadValues(files: string[]): Gitspace {
+  return resolveValues(files.map(readValuesFile), files.join(', ') || 'values');
+}
+
+/** Throws one UserError listing every problem, each naming its field. */
+export function assertValid(values: unknown, what: string): asserts values is Gitspace {
+  const problems = valuesValidator()(values);
   if (problems.length) throw new UserError(`${what}: invalid values: ${problems.join('; ')}`);
 }

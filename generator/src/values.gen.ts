@@ -7,125 +7,125 @@ export interface Gitspace {
   /**
    * Replaces the chart name in resource names.
    */
-  nameOverride?: string;
+  nameOverride: string;
   /**
    * Replaces the full resource name (release-chart).
    */
-  fullnameOverride?: string;
+  fullnameOverride: string;
   /**
    * Identity of the gitspace, as the Docker runtime names it.
    */
-  gitspace?: {
+  gitspace: {
     /**
      * Gitspace config identifier. Docker names the volume gitspace-{spacePath with / as -}-{id} and the container gitspace-{userId}-{id}. Empty: the release name.
      */
-    id?: string;
+    id: string;
     /**
      * Space path (e.g. acme/team) used in the Docker volume name.
      */
-    spacePath?: string;
+    spacePath: string;
     /**
      * Principal who owns the gitspace; used in the Docker container name.
      */
-    userId?: string;
+    userId: string;
   };
   /**
    * The gitspace image: any devcontainer image with bash; code-server for vs_code_web, sshd for the SSH IDEs.
    */
-  image?: {
+  image: {
     /**
      * Image repository.
      */
-    repository?: string;
+    repository: string;
     /**
      * Image tag. Never `latest`: with no registry a moving tag cannot be pulled back.
      */
-    tag?: string;
+    tag: string;
     /**
      * Image pull policy.
      */
-    pullPolicy?: 'IfNotPresent' | 'Always' | 'Never';
+    pullPolicy: 'IfNotPresent' | 'Always' | 'Never';
     /**
      * Names of image pull Secrets.
      */
-    pullSecrets?: string[];
+    pullSecrets: string[];
   };
   /**
    * The repository cloned into $HOME/{name}.
    */
-  repo?: {
+  repo: {
     /**
      * Clone URL (https, http, ssh or scp-like git@host:path). Empty: no repository is cloned; HOME still persists.
      */
-    url?: string;
+    url: string;
     /**
      * Folder under HOME. Empty: derived like Docker Gitspace, the last URL path segment without .git.
      */
-    name?: string;
+    name: string;
     /**
      * Branch to clone. Empty: the remote's default branch.
      */
-    branch?: string;
+    branch: string;
     /**
      * Git credentials from a Secret's files: used by the clone and, with inGitspace, by git in the running gitspace; never written to the volume, an environment variable or a log.
      */
-    credentials?: {
+    credentials: {
       /**
        * Name of a Secret with keys `username` and `password` (a token works as the password).
        */
-      existingSecret?: string;
+      existingSecret: string;
       /**
        * Mount the Secret into the running gitspace too, with a git credential helper scoped to the repository's host that reads it at each use, so `git fetch`/`git push` work there as on Docker Gitspace (which caches the credentials for 30 days). `false`: only the clone step sees the Secret (docs/security.md).
        */
-      inGitspace?: boolean;
+      inGitspace: boolean;
     };
   };
   /**
    * The resolved user model (gitspace-chart values resolves it from devcontainer.json, the image metadata label, the image USER and the image's passwd/group).
    */
-  user?: {
+  user: {
     /**
      * Resolved name of the user the Docker runtime runs the container as. Informational on Kubernetes: the pod runs as remoteUser (see docs/user-model.md).
      */
-    containerUser?: string;
+    containerUser: string;
     /**
      * Resolved name of the user who works in the gitspace: the IDE, terminals and the clone run as this user.
      */
-    remoteUser?: string;
+    remoteUser: string;
     /**
      * Numeric user id of remoteUser (runAsUser).
      */
-    uid?: number;
+    uid: number;
     /**
      * Numeric primary group id of remoteUser (runAsGroup and fsGroup).
      */
-    gid?: number;
+    gid: number;
     /**
      * HOME and the volume's mount point. Empty: as Docker Gitspace, /root for uid 0, else /home/{remoteUser}.
      */
-    home?: string;
+    home: string;
   };
   /**
    * Git identity written to ~/.gitconfig only when the user has not set it.
    */
-  git?: {
+  git: {
     /**
      * git config --global user.name.
      */
-    userName?: string;
+    userName: string;
     /**
      * git config --global user.email.
      */
-    userEmail?: string;
+    userEmail: string;
   };
   /**
    * The IDE served from the gitspace.
    */
-  ide?: {
+  ide: {
     /**
      * IDE type, with Docker Gitspace's protocol and default port: vs_code (SSH 8088), vs_code_web (HTTP code-server 8089), intellij..rider (SSH + JetBrains Gateway 8090-8097), cursor (SSH 8098), windsurf (SSH 8099).
      */
-    type?:
+    type:
       | 'vs_code'
       | 'vs_code_web'
       | 'intellij'
@@ -141,7 +141,7 @@ export interface Gitspace {
     /**
      * Container port of the IDE. 0: Docker Gitspace's default for ide.type.
      */
-    port?: (
+    port: (
       | 0
       | {
           [k: string]: unknown;
@@ -151,90 +151,90 @@ export interface Gitspace {
     /**
      * code-server auth. `none` as Docker Gitspace (reach it only through port-forward or your own authenticating proxy); `password` reads the password from ide.passwordSecret.
      */
-    auth?: 'none' | 'password';
+    auth: 'none' | 'password';
     /**
      * Secret with key `password` for code-server when ide.auth is password.
      */
-    passwordSecret?: string;
+    passwordSecret: string;
     /**
      * JetBrains backend for intellij..rider.
      */
-    jetbrains?: {
+    jetbrains: {
       /**
        * URL of the IDE backend tar.gz, unpacked into ~/.cache/JetBrains/RemoteDev/dist/{ide}.
        */
-      downloadUrl?: string;
+      downloadUrl: string;
     };
   };
   /**
    * sshd for the SSH IDEs (vs_code, cursor, windsurf, JetBrains). Public keys only, no passwords, no root login; sshd runs as the user.
    */
-  ssh?: {
+  ssh: {
     /**
      * Secret with key `authorized_keys`, copied to ~/.ssh/authorized_keys at start. Required for SSH IDEs.
      */
-    authorizedKeysSecret?: string;
+    authorizedKeysSecret: string;
   };
   /**
    * The one volume of the gitspace, mounted at HOME as Docker Gitspace mounts its named volume.
    */
-  persistence?: {
+  persistence: {
     /**
      * Requested size of the PVC.
      */
-    size?: string;
+    size: string;
     /**
      * StorageClass of the PVC. `-` for none (storageClassName: ""), empty for the cluster default.
      */
-    storageClass?: string;
+    storageClass: string;
     /**
      * PVC access mode. The Deployment uses strategy Recreate, so ReadWriteOnce never deadlocks an upgrade.
      */
-    accessMode?: 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany';
+    accessMode: 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany';
     /**
      * Use this PVC instead of creating one (e.g. an old /workspaces volume: it is migrated at start).
      */
-    existingClaim?: string;
+    existingClaim: string;
     /**
      * Annotate the PVC with helm.sh/resource-policy: keep so helm uninstall never deletes user data.
      */
-    keepOnUninstall?: boolean;
+    keepOnUninstall: boolean;
     /**
      * Copy the image's HOME into a new, empty volume (Docker's copy-up of a new named volume). false = Docker's volume-nocopy.
      */
-    seedHome?: boolean;
+    seedHome: boolean;
     /**
      * Extra PVC annotations.
      */
-    annotations?: {
+    annotations: {
       [k: string]: string;
     };
   };
   /**
    * Compatibility with the old /workspaces runtime.
    */
-  compat?: {
+  compat: {
     /**
      * `home`: volume at HOME, as Docker Gitspace. `legacy`: volume at /workspaces, as the old Kubernetes runtime (for staged rollout). legacy to home migrates; home to legacy is refused.
      */
-    layout?: 'home' | 'legacy';
+    layout: 'home' | 'legacy';
     /**
      * With layout home, also mount the volume at /workspaces so old /workspaces/{repo} paths keep working.
      */
-    workspacesMount?: boolean;
+    workspacesMount: boolean;
     /**
      * Run the pre-upgrade hook Job that migrates a legacy volume before the new pod starts.
      */
-    migrateOnUpgrade?: boolean;
+    migrateOnUpgrade: boolean;
   };
   /**
    * devcontainer.json fields Docker Gitspace honours, as gitspace-chart values maps them.
    */
-  devcontainer?: {
+  devcontainer: {
     /**
      * Environment of the container, also exported in login shells.
      */
-    containerEnv?: {
+    containerEnv: {
       /**
        * This interface was referenced by `undefined`'s JSON-Schema definition
        * via the `patternProperty` "^[A-Za-z_][A-Za-z0-9_]*$".
@@ -244,7 +244,7 @@ export interface Gitspace {
     /**
      * Extra ports exposed on the Service with the same numbers.
      */
-    forwardPorts?: number[];
+    forwardPorts: number[];
     /**
      * Runs once per volume as the remote user in $HOME/{repo}: string (sh -c), array (joined with spaces, as Docker Gitspace) or object (entries in parallel).
      */
@@ -268,79 +268,174 @@ export interface Gitspace {
     /**
      * customizations.vscode.extensions: extension ids or absolute .vsix paths in the image, installed into code-server.
      */
-    vscodeExtensions?: string[];
+    vscodeExtensions: string[];
     /**
      * customizations.jetbrains plugin ids passed to the JetBrains backend.
      */
-    jetbrainsPlugins?: string[];
+    jetbrainsPlugins: string[];
   };
   /**
    * Pod security.
    */
-  security?: {
+  security: {
     /**
      * `standard`: a root init container seeds HOME, creates the user and fixes ownership (Pod Security baseline). `restricted`: nothing runs as root (Pod Security restricted); the image must already have the user, seeding runs as the user, no chown.
      */
-    mode?: 'standard' | 'restricted';
+    mode: 'standard' | 'restricted';
   };
   /**
    * Service in front of the IDE.
    */
-  service?: {
+  service: {
     /**
      * Service type.
      */
-    type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+    type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
     /**
      * Service annotations.
      */
-    annotations?: {
+    annotations: {
       [k: string]: string;
     };
   };
   /**
    * Optional NetworkPolicy: ingress only to the IDE port and forwardPorts.
    */
-  networkPolicy?: {
+  networkPolicy: {
     /**
      * Create the NetworkPolicy.
      */
-    enabled?: boolean;
+    enabled: boolean;
   };
   /**
    * Mount a service-account token into the pod. Off: the gitspace needs no API access.
    */
-  automountServiceAccountToken?: boolean;
+  automountServiceAccountToken: boolean;
   /**
    * Resources of the main container.
    */
-  resources?: {
+  resources: {
     requests?: ResourceList;
     limits?: ResourceList;
   };
   /**
    * Extra pod annotations.
    */
-  podAnnotations?: {
+  podAnnotations: {
     [k: string]: string;
   };
   /**
    * Pod nodeSelector.
    */
-  nodeSelector?: {
+  nodeSelector: {
     [k: string]: string;
   };
   /**
    * Pod tolerations.
    */
-  tolerations?: {}[];
+  tolerations: {}[];
   /**
    * Pod affinity.
    */
-  affinity?: {};
+  affinity: {};
 }
 export interface ResourceList {
   cpu?: string;
   memory?: string;
   'ephemeral-storage'?: string;
 }
+
+/** The chart's defaults (values.yaml), typed. */
+export const gitspaceDefaults: Gitspace = {
+  "nameOverride": "",
+  "fullnameOverride": "",
+  "gitspace": {
+    "id": "",
+    "spacePath": "",
+    "userId": ""
+  },
+  "image": {
+    "repository": "gitspace-chart/gitspace",
+    "tag": "0.1.0",
+    "pullPolicy": "IfNotPresent",
+    "pullSecrets": []
+  },
+  "repo": {
+    "url": "",
+    "name": "",
+    "branch": "",
+    "credentials": {
+      "existingSecret": "",
+      "inGitspace": true
+    }
+  },
+  "user": {
+    "containerUser": "vscode",
+    "remoteUser": "vscode",
+    "uid": 1000,
+    "gid": 1000,
+    "home": ""
+  },
+  "git": {
+    "userName": "",
+    "userEmail": ""
+  },
+  "ide": {
+    "type": "vs_code_web",
+    "port": 0,
+    "auth": "none",
+    "passwordSecret": "",
+    "jetbrains": {
+      "downloadUrl": ""
+    }
+  },
+  "ssh": {
+    "authorizedKeysSecret": ""
+  },
+  "persistence": {
+    "size": "10Gi",
+    "storageClass": "local-path",
+    "accessMode": "ReadWriteOnce",
+    "existingClaim": "",
+    "keepOnUninstall": true,
+    "seedHome": true,
+    "annotations": {}
+  },
+  "compat": {
+    "layout": "home",
+    "workspacesMount": true,
+    "migrateOnUpgrade": true
+  },
+  "devcontainer": {
+    "containerEnv": {},
+    "forwardPorts": [],
+    "postCreateCommand": null,
+    "postStartCommand": null,
+    "vscodeExtensions": [],
+    "jetbrainsPlugins": []
+  },
+  "security": {
+    "mode": "standard"
+  },
+  "service": {
+    "type": "ClusterIP",
+    "annotations": {}
+  },
+  "networkPolicy": {
+    "enabled": false
+  },
+  "automountServiceAccountToken": false,
+  "resources": {
+    "requests": {
+      "cpu": "250m",
+      "memory": "512Mi"
+    },
+    "limits": {
+      "memory": "4Gi"
+    }
+  },
+  "podAnnotations": {},
+  "nodeSelector": {},
+  "tolerations": [],
+  "affinity": {}
+};

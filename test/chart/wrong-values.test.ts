@@ -35,6 +35,9 @@ const schemaCases: Case[] = [
   // patternProperties, not propertyNames: helm's validator reports propertyNames failures at a
   // random location (docs/chart.md, Schema requests).
   { name: "containerEnv key 'A-B'", values: { devcontainer: { containerEnv: { 'A-B': 'x' } } }, field: /at '\/devcontainer\/containerEnv': additional properties 'A-B' not allowed/ },
+  { name: 'containerEnv sets HOME', values: { devcontainer: { containerEnv: { HOME: '/tmp' } } }, field: /at '\/devcontainer\/containerEnv\/HOME': 'not' failed/ },
+  { name: 'user.home over /etc', values: { user: { home: '/etc' } }, field: /at '\/user\/home': 'not' failed/ },
+  { name: 'user null (helm deletes the key)', values: { user: null }, field: /at '': missing property 'user'/ },
   { name: 'forwardPorts 0', values: { devcontainer: { forwardPorts: [0] } }, field: /at '\/devcontainer\/forwardPorts\/0': minimum: got 0/ },
   { name: 'security.mode privileged', values: { security: { mode: 'privileged' } }, field: /at '\/security\/mode': value must be one of/ },
   { name: 'resources cpu "lots"', values: { resources: { requests: { cpu: 'lots' } } }, field: /at '\/resources\/requests\/cpu': 'lots' does not match pattern/ },
@@ -45,8 +48,6 @@ const ruleCases: Case[] = [
   { name: 'SSH IDE without ssh.authorizedKeysSecret', values: { ide: { type: 'vs_code' } }, field: /ssh\.authorizedKeysSecret: ide\.type vs_code is reached over SSH/ },
   { name: 'security.mode restricted with uid 0', values: { security: { mode: 'restricted' }, user: { remoteUser: 'root', uid: 0, gid: 0 } }, field: /user\.uid: 0 \(root\) cannot run under security\.mode restricted/ },
   { name: 'ide.auth password without passwordSecret', values: { ide: { auth: 'password' } }, field: /ide\.passwordSecret: ide\.auth is password but no Secret is named/ },
-  { name: 'containerEnv sets HOME', values: { devcontainer: { containerEnv: { HOME: '/tmp' } } }, field: /devcontainer\.containerEnv\.HOME: reserved/ },
-  { name: 'user.home over /etc', values: { user: { home: '/etc' } }, field: /user\.home: \/etc would mount the gitspace volume over a system or gitspace path/ },
   { name: 'repo.url with no usable folder name', values: { repo: { url: 'https://git.example.com/acme/.git' } }, field: /repo\.url: cannot derive a folder name/ },
 ];
 

@@ -162,6 +162,18 @@ describe('values', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it.each([
+    ['HOME', '{"containerEnv": {"HOME": "/tmp"}}', 'devcontainer.containerEnv: key "HOME" is reserved: the chart sets HOME from user.home'],
+    ['GITSPACE_*', '{"containerEnv": {"GITSPACE_UID": "0"}}', 'devcontainer.containerEnv: key "GITSPACE_UID" is reserved'],
+    ['IDE_*', '{"containerEnv": {"IDE_TYPE": "vs_code"}}', 'devcontainer.containerEnv: key "IDE_TYPE" is reserved'],
+    ['1BAD', '{"containerEnv": {"1BAD": "x"}}', 'devcontainer.containerEnv: key "1BAD" is not a valid environment variable name'],
+  ])('containerEnv %s in devcontainer.json: refused before anything is written, as the chart refuses it', async (_what, dcText, message) => {
+    const out = join(dir, `never-env-${readdirSync(dir).length}.yaml`);
+    const r = await runCli(['values', '--repo-url', 'https://git.example.com/acme/app.git', '--devcontainer', file(`env-${readdirSync(dir).length}.json`, dcText), ...userFiles, '-o', out]);
+    expectOneLineError(r, message);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('an existing output file is left untouched on error', async () => {
     const out = file('keep.yaml', 'old: true\n');
     const r = await runCli([...args, '--ide', 'vs_code', '--run-args', '["-u","777"]', '-o', out]);
@@ -236,6 +248,19 @@ describe.skipIf(!dockerOk)('values --image reads a LOCAL Docker image', () => {
   it('an image that is not local: one line saying to pull or load it', async () => {
     const r = await runCli(['values', '--repo-url', 'https://h/a/b.git', '--devcontainer', file('e2.json', '{}'), '--image', 'gitspace-unit/absent:0']);
     expectOneLineError(r, '--image "gitspace-unit/absent:0": not a local Docker image');
+  });
+});
+
+describe('values --image when the Docker engine does not answer', () => {
+  it('says the engine does not answer and what to do, not "pull it"', async () => {
+    const sock = join(dir, 'no-engine.sock');
+    const r = await runCli(['values', '--repo-url', 'https://h/a/b.git', '--devcontainer', file('engine.json', '{}'), '--image', 'gitspace-unit/any:1'], {
+      env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONTEXT: '' },
+    });
+    expectOneLineError(r, '--image "gitspace-unit/any:1": the Docker engine does not answer (');
+    expect(r.stderr).toContain(sock);
+    expect(r.stderr).toContain('start it (e.g. sudo systemctl start docker, or Docker Desktop) and retry, or give the image\'s facts instead of --image: --passwd and --group');
+    expect(r.stderr).not.toContain('docker pull');
   });
 });
 

@@ -51,6 +51,12 @@ describe('devcontainer.json is JSONC', () => {
     expect(() => parseDevcontainerJson('{"postCreateCommand": 5}')).toThrow(`${F}: postCreateCommand must be a string, an array of strings or an object, found number 5`);
   });
 
+  it('a lifecycle array with a non-string element names the element', () => {
+    expect(() => parseDevcontainerJson('{"postCreateCommand": [1, 2]}')).toThrow(`${F}: postCreateCommand[0] must be a string, found number 1`);
+    expect(() => parseDevcontainerJson('{"postStartCommand": ["npm", null]}')).toThrow(`${F}: postStartCommand[1] must be a string, found null`);
+    expect(() => parseDevcontainerJson('{"postStartCommand": {"db": ["up", 3]}}')).toThrow(`${F}: postStartCommand.db[1] must be a string, found number 3`);
+  });
+
   it('reads the customizations issue 10 maps', () => {
     const { config } = parseDevcontainerJson(
       '{"customizations": {"vscode": {"extensions": ["ms-python.python"]}, "jetbrains": {"plugins": ["org.rust.lang"]}}}',

@@ -1,11 +1,11 @@
 // The Docker side of a gitspace: the container Docker Gitspace would create
 // for the same values (names, mount, user, env, ports, labels).
 import { describe, expect, it } from 'vitest';
-import { dockerSpec, type SpecValues } from '../../generator/src/docker-spec.ts';
-import { mergeValues } from '../../generator/src/values-files.ts';
-import { defaults } from '../../generator/src/schema.ts';
+import { dockerSpec } from '../../generator/src/docker-spec.ts';
+import { resolveValues } from '../../generator/src/values-files.ts';
 
-const values = (over: Record<string, unknown> = {}) => mergeValues(defaults(), over) as unknown as SpecValues;
+/** Values as docker-spec gets them: the defaults with `over` merged, validated by the schema. */
+const values = (over: Record<string, unknown> = {}) => resolveValues([over]);
 
 describe('dockerSpec', () => {
   it('the full shape for a typical gitspace', () => {
@@ -74,8 +74,16 @@ describe('dockerSpec', () => {
     ]);
   });
 
-  it('containerEnv is applied after HOME and USER, so it wins', () => {
-    expect(dockerSpec(values({ devcontainer: { containerEnv: { HOME: '/x' } } }), 'r').env.HOME).toBe('/x');
+  it('containerEnv is applied after HOME and USER, but may not name them: the values are refused first', () => {
+    expect(dockerSpec(values({ devcontainer: { containerEnv: { NODE_ENV: 'x' } } }), 'r').env).toEqual({ HOME: '/home/vscode', USER: 'vscode', NODE_ENV: 'x' });
+    expect(() => values({ devcontainer: { containerEnv: { HOME: '/x' } } })).toThrow(
+      'values: invalid values: devcontainer.containerEnv: key "HOME" is reserved: the chart sets HOME from user.home',
+    );
+  });
+
+  it('lifecycle commands set to null (deleted, as helm does) are null in the label', () => {
+    const spec = dockerSpec(values({ devcontainer: { postCreateCommand: null, postStartCommand: 'x' } }), 'r');
+    expect(spec.labels['gitspace.lifecycle.hooks']).toBe('{"postCreateCommand":null,"postStartCommand":"x"}');
   });
 
   it('compat.layout legacy has no Docker side: an error saying so', () => {

@@ -1,24 +1,12 @@
 // The generated files follow the schema: `generate --check` passes on the
 // tree and fails when the schema and the files disagree. The failing cases run
 // on a temp copy; the real schema file is never modified.
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generatedFiles } from '../../generator/src/generate.ts';
 import { loadSchema, type JsonSchema } from '../../generator/src/schema.ts';
-import { repoRoot, runCli, tempDir } from './helpers.ts';
-
-/** A copy of what `generate` reads and writes, with node_modules linked. */
-function copyOfRepo(): string {
-  const dir = join(tempDir('gitspace-generate-'), 'repo');
-  mkdirSync(dir);
-  for (const p of ['bin', 'generator', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
-  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl']) {
-    cpSync(join(repoRoot, 'charts', 'gitspace', p), join(dir, 'charts', 'gitspace', p), { recursive: true });
-  }
-  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-  return dir;
-}
+import { copyOfRepo, repoRoot, runCli } from './helpers.ts';
 
 function editSchema(dir: string, edit: (s: JsonSchema) => void) {
   const file = join(dir, 'schema', 'gitspace.schema.json');
@@ -52,12 +40,20 @@ describe('generate --check', () => {
     });
     const r = await runCli(['generate', '--check'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') });
     expect(r.exitCode).toBe(1);
-    // a default shows in values.yaml, values.schema.json and the README table
+    // a default shows in values.yaml, values.schema.json, the README table and the typed defaults
     expect(r.stderr).toBe(
-      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md; run 'npm run generate' and commit them",
+      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md, generator/src/values.gen.ts; run 'npm run generate' and commit them",
     );
     // and the copy's real files were left alone by --check
     expect(readFileSync(join(dir, 'charts', 'gitspace', 'values.yaml'), 'utf8')).toBe(readFileSync(join(repoRoot, 'charts', 'gitspace', 'values.yaml'), 'utf8'));
+  });
+
+  it('generatedFiles refuses a group object whose "required" misses a field (a null in a values file would reach the templates)', async () => {
+    const schema = structuredClone(loadSchema());
+    schema.properties!.user.required = ['containerUser', 'remoteUser', 'uid', 'gid'];
+    await expect(generatedFiles(schema)).rejects.toThrow(
+      'user must list "required": ["containerUser","remoteUser","uid","gid","home"] (every field whose default is not null, in order)',
+    );
   });
 
   it('generatedFiles refuses a schema object without a default', async () => {

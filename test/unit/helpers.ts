@@ -1,6 +1,6 @@
 // Shared by the unit tests: temp dirs, the CLI run as a user runs it, and the
 // cached helm that scripts/lib.sh puts on PATH.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
@@ -33,4 +33,16 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.
     reject: false,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** A copy of the CLI, the schema and the generated files, with node_modules linked: tests may break it. */
+export function copyOfRepo(): string {
+  const dir = join(tempDir('gitspace-repo-copy-'), 'repo');
+  mkdirSync(dir);
+  for (const p of ['bin', 'generator', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
+  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl']) {
+    cpSync(join(repoRoot, 'charts', 'gitspace', p), join(dir, 'charts', 'gitspace', p), { recursive: true });
+  }
+  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
 }

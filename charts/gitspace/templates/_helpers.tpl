@@ -272,7 +272,6 @@ deployment.yaml, so `helm template`/`install` stop before anything is created.
 {{- define "gitspace.validate" -}}
 {{- $v := .Values -}}
 {{- $proto := include "gitspace.model.ideProtocol" . -}}
-{{- $home := include "gitspace.model.home" . -}}
 {{- /* The URL reaches git's argv and .git/config: no password in it, and a host that ssh cannot read as an option. The URL is not quoted back here: it may hold a secret. */ -}}
 {{- if regexMatch "^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*:[^/@]*@" $v.repo.url -}}
 {{- fail "repo.url: the URL carries a password or token (user:password@host), which git would keep in .git/config; remove it from the URL and put the credentials in a Secret named by repo.credentials.existingSecret" -}}
@@ -293,15 +292,6 @@ deployment.yaml, so `helm template`/`install` stop before anything is created.
 {{- if not $v.ide.passwordSecret -}}
 {{- fail "ide.passwordSecret: ide.auth is password but no Secret is named; create a Secret with key password and set ide.passwordSecret, or set ide.auth to none" -}}
 {{- end -}}
-{{- end -}}
-{{- $reserved := list "HOME" "USER" "REPO_URL" "REPO_NAME" "REPO_BRANCH" "GIT_CREDENTIALS_DIR" "GIT_USER_NAME" "GIT_USER_EMAIL" "IDE_TYPE" "IDE_PORT" "IDE_AUTH" "IDE_PASSWORD_FILE" "SSH_AUTHORIZED_KEYS_FILE" "JETBRAINS_DOWNLOAD_URL" "JETBRAINS_PLUGINS" -}}
-{{- range $k, $_ := $v.devcontainer.containerEnv -}}
-{{- if or (has $k $reserved) (hasPrefix "GITSPACE_" $k) (hasPrefix "IDE_" $k) -}}
-{{- fail (printf "devcontainer.containerEnv.%s: reserved, the chart sets it from the user model (user.*, repo.*, ide.*); remove it from containerEnv" $k) -}}
-{{- end -}}
-{{- end -}}
-{{- if or (eq $home "/") (regexMatch "^/(etc|proc|sys|dev|bin|sbin|lib|lib64|usr|gitspace)(/|$)" $home) -}}
-{{- fail (printf "user.home: %s would mount the gitspace volume over a system or gitspace path; use a path such as /home/%s" $home $v.user.remoteUser) -}}
 {{- end -}}
 {{- end -}}
 
