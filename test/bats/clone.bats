@@ -122,12 +122,12 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
 }
 
 @test "a clone killed with SIGKILL half-way leaves no half repo; the rerun succeeds" {
-  local c i
+  local c
   c=$(user_ctr)
   # setsid: the clone gets its own process group, killed by its id.
   docker exec -d -u dev -e HOME=/home/dev -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials "$c" \
     setsid bash -c "echo \$\$ >/tmp/clone.pgid; exec $SCRIPTS/clone-repository.sh http://127.0.0.1:$SLOW_PORT/big.git"
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     docker exec "$c" sh -c 'ls -d /home/dev/.gitspace/tmp/clone-big.*/big/.git' >/dev/null 2>&1 && break
     sleep 0.1
   done
@@ -145,6 +145,7 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
   assert_eq "$output" ""
 }
 
+# shellcheck disable=SC2016 # the $(...) in single quotes are the attacks under test: never expanded
 @test "unsafe URLs are refused before git runs (ext::, file://, local paths, credentials, shell characters)" {
   local c u
   c=$(user_ctr)
@@ -159,6 +160,7 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
   [ "$status" -ne 0 ]
 }
 
+# shellcheck disable=SC2016 # the $(...) and backticks in single quotes are the names under test
 @test "repo names with /, .., or shell characters are refused" {
   local c n
   c=$(user_ctr)
