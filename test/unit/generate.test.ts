@@ -13,7 +13,7 @@ function copyOfRepo(): string {
   const dir = join(tempDir('gitspace-generate-'), 'repo');
   mkdirSync(dir);
   for (const p of ['bin', 'generator', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
-  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl']) {
+  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl', 'files/scripts/ide-ports.sh']) {
     cpSync(join(repoRoot, 'charts', 'gitspace', p), join(dir, 'charts', 'gitspace', p), { recursive: true });
   }
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
@@ -58,6 +58,19 @@ describe('generate --check', () => {
     );
     // and the copy's real files were left alone by --check
     expect(readFileSync(join(dir, 'charts', 'gitspace', 'values.yaml'), 'utf8')).toBe(readFileSync(join(repoRoot, 'charts', 'gitspace', 'values.yaml'), 'utf8'));
+  });
+
+  it("fails when an IDE port changed in the schema and start.sh's table was not regenerated", async () => {
+    const dir = copyOfRepo();
+    editSchema(dir, (s) => {
+      (s.properties!.ide.properties!.type['x-gitspace-ides'] as Record<string, { port: number }>).cursor.port = 9098;
+    });
+    const r = await runCli(['generate', '--check'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('charts/gitspace/files/scripts/ide-ports.sh');
+    // generate writes the new port where start.sh reads it
+    expect((await runCli(['generate'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') })).exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'charts', 'gitspace', 'files', 'scripts', 'ide-ports.sh'), 'utf8')).toMatch(/^ +cursor\) +echo 9098 ;;$/m);
   });
 
   it('generatedFiles refuses a schema object without a default', async () => {
