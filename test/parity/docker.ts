@@ -87,6 +87,10 @@ class DockerGitspace implements Gitspace {
       GIT_USER_NAME: v.git?.userName ?? '',
       GIT_USER_EMAIL: v.git?.userEmail ?? '',
       GITSPACE_EXPECT_REMOTE_USER: this.spec.remoteUser,
+      // The chart's clone-step contract: compare devcontainer.json with the fields the values were rendered from.
+      GITSPACE_CHECK_DEVCONTAINER_USER: String(v.user?.devcontainerJson?.check ?? false),
+      GITSPACE_DEVCONTAINER_REMOTE_USER: v.user?.devcontainerJson?.remoteUser ?? '',
+      GITSPACE_DEVCONTAINER_CONTAINER_USER: v.user?.devcontainerJson?.containerUser ?? '',
       GITSPACE_IMAGE: this.spec.image,
       GITSPACE_REPO_PATH: this.spec.repoPath,
       IDE_TYPE: v.ide?.type ?? 'vs_code_web',
