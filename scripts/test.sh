@@ -15,7 +15,8 @@ stage_generated() { node bin/gitspace-chart.js generate --check; }
 stage_typecheck() { npx tsc --noEmit -p .; }
 stage_shellcheck() {
   local files
-  mapfile -t files < <(git ls-files -co --exclude-standard '*.sh' '*.bash' .ci/run | sort -u)
+  # .bats too: shellcheck reads them as bats through their shebang (#!/usr/bin/env bats).
+  mapfile -t files < <(git ls-files -co --exclude-standard '*.sh' '*.bash' '*.bats' .ci/run | sort -u)
   shellcheck -x "${files[@]}"
 }
 # The unit tests that read a local image need the engine: started here, and

@@ -207,7 +207,14 @@ export function registerModelCommands(program: Command): void {
       repo: { url: opts.repoUrl, ...(opts.branch ? { branch: opts.branch } : {}) },
       ...(imageOut ? { image: imageOut } : {}),
       ...(opts.ide ? { ide: { type: opts.ide } } : {}),
-      user: { containerUser: r.model.containerUser, remoteUser: r.model.remoteUser, uid: r.model.uid, gid: r.model.gid },
+      user: {
+        containerUser: r.model.containerUser,
+        remoteUser: r.model.remoteUser,
+        uid: r.model.uid,
+        gid: r.model.gid,
+        // What the clone step compares the cloned devcontainer.json with (it resolves nothing itself).
+        devcontainerJson: { check: true, remoteUser: s.devcontainer?.remoteUser ?? '', containerUser: s.devcontainer?.containerUser ?? '' },
+      },
       devcontainer: {
         containerEnv: merged.containerEnv,
         forwardPorts: merged.forwardPorts,

@@ -59,6 +59,8 @@ function kind(value: unknown): string {
 
 /** Parses devcontainer.json text (JSONC). `file` names it in every message. */
 export function parseDevcontainerJson(text: string, file: string = DEVCONTAINER_PATH): { config: DevcontainerConfig; warnings: string[] } {
+  // A UTF-8 byte order mark before the JSON text is allowed, as VS Code (and the clone step's check) read it.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   if (stripComments(text).trim() === '') throw new UserError(`${file}: empty file: expected a JSON object like {"image": "..."}`);
   const errors: ParseError[] = [];
   const value: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });

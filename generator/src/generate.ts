@@ -21,6 +21,7 @@ export async function generatedFiles(schema: JsonSchema = loadSchema()): Promise
     { path: resolve(chartDir, 'values.yaml'), content: valuesYaml(schema) },
     { path: resolve(chartDir, 'README.md'), content: chartReadme(schema) },
     { path: resolve(chartDir, 'templates', '_model.tpl'), content: modelTpl(schema) },
+    { path: resolve(chartDir, 'files', 'scripts', 'ide-ports.sh'), content: idePortsSh(schema) },
     { path: resolve(repoRoot, 'generator', 'src', 'values.gen.ts'), content: await valuesTypes(schema) },
   ];
 }
@@ -199,6 +200,32 @@ ${table}
 {{- $name -}}
 {{- end -}}
 `;
+}
+
+/**
+ * The IDE port table for the in-container scripts (start.sh sources it), so
+ * the ports are written once, in the schema, for the chart and the scripts.
+ */
+export function idePortsSh(schema: JsonSchema): string {
+  const table = ideTable(schema);
+  const width = Math.max(...Object.keys(table).map((t) => t.length));
+  const cases = Object.entries(table).map(([type, info]) => `    ${`${type})`.padEnd(width + 1)} echo ${info.port} ;;`);
+  const known = Object.keys(table).join(', ');
+  return [
+    `# ${HEADER}`,
+    '# shellcheck shell=bash',
+    "# Docker Gitspace's IDE table (ide.type's x-gitspace-ides), sourced by start.sh",
+    '# after lib.sh (die, q).',
+    '',
+    "# default_ide_port IDE: Docker Gitspace's port for the IDE type.",
+    'default_ide_port() {',
+    '  case "$1" in',
+    ...cases,
+    `    *) die "IDE_TYPE: unknown IDE $(q "$1") (${known})" ;;`,
+    '  esac',
+    '}',
+    '',
+  ].join('\n');
 }
 
 /**

@@ -104,6 +104,23 @@ export interface Gitspace {
      * HOME and the volume's mount point. Empty: as Docker Gitspace, /root for uid 0, else /home/{remoteUser}.
      */
     home: string;
+    /**
+     * The user fields of the devcontainer.json gitspace-chart values resolved the user from, as written. The clone step compares the cloned repository's devcontainer.json with them: the pod's uid is fixed at install, so a file whose remoteUser or containerUser changed is refused (re-render the values and helm upgrade).
+     */
+    devcontainerJson: {
+      /**
+       * true (gitspace-chart values sets it): compare. false (values written by hand): the clone step does not compare; the gitspace runs as user.remoteUser.
+       */
+      check: boolean;
+      /**
+       * devcontainer.json's remoteUser as written (e.g. "1000:1000"). Empty: not set.
+       */
+      remoteUser: string;
+      /**
+       * devcontainer.json's containerUser as written. Empty: not set.
+       */
+      containerUser: string;
+    };
   };
   /**
    * Git identity written to ~/.gitconfig only when the user has not set it.
@@ -374,7 +391,12 @@ export const gitspaceDefaults: Gitspace = {
     "remoteUser": "vscode",
     "uid": 1000,
     "gid": 1000,
-    "home": ""
+    "home": "",
+    "devcontainerJson": {
+      "check": false,
+      "remoteUser": "",
+      "containerUser": ""
+    }
   },
   "git": {
     "userName": "",

@@ -84,7 +84,8 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
 @test "a repo with its own devcontainer.json keeps it; branch is honoured" {
   local c
   c=$(user_ctr)
-  run setup_as_user "$c" -e REPO_URL="$(url withdc.git)" -e GITSPACE_EXPECT_REMOTE_USER=vscode
+  run setup_as_user "$c" -e REPO_URL="$(url withdc.git)" -e GITSPACE_EXPECT_REMOTE_USER=vscode \
+    -e GITSPACE_CHECK_DEVCONTAINER_USER=true -e GITSPACE_DEVCONTAINER_REMOTE_USER=vscode -e GITSPACE_DEVCONTAINER_CONTAINER_USER=
   [ "$status" -eq 0 ]
   run docker exec -u dev "$c" git -C /home/dev/withdc status --porcelain
   assert_eq "$output" ""
@@ -96,10 +97,32 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
 @test "devcontainer.json naming another user than the release was rendered for: clear error" {
   local c
   c=$(user_ctr)
-  run setup_as_user "$c" -e REPO_URL="$(url withdc.git)" -e GITSPACE_EXPECT_REMOTE_USER=node
+  # Rendered from a devcontainer.json with remoteUser node; the repository's names vscode.
+  run setup_as_user "$c" -e REPO_URL="$(url withdc.git)" -e GITSPACE_EXPECT_REMOTE_USER=node \
+    -e GITSPACE_CHECK_DEVCONTAINER_USER=true -e GITSPACE_DEVCONTAINER_REMOTE_USER=node -e GITSPACE_DEVCONTAINER_CONTAINER_USER=
   [ "$status" -ne 0 ]
-  assert_contains "$output" "names the user vscode but this gitspace was rendered for node"
+  assert_contains "$output" "/home/dev/withdc/.devcontainer/devcontainer.json has remoteUser vscode, containerUser not set, but this gitspace was rendered from remoteUser node, containerUser not set (remote user node)"
+  assert_contains "$output" "re-render the values with 'gitspace-chart values'"
   assert_contains "$output" "helm upgrade"
+}
+
+@test "containerUser alone while the image's label names remoteUser: the generator's user is accepted" {
+  local c
+  c=$(user_ctr)
+  # What gitspace-chart values renders for this repository and a label naming remoteUser vscode.
+  run setup_as_user "$c" -e REPO_URL="$(url cuonly.git)" -e GITSPACE_EXPECT_REMOTE_USER=vscode \
+    -e GITSPACE_CHECK_DEVCONTAINER_USER=true -e GITSPACE_DEVCONTAINER_REMOTE_USER= -e GITSPACE_DEVCONTAINER_CONTAINER_USER=root
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "remoteUser not set, containerUser root, as rendered (remote user vscode)"
+  docker exec -u dev "$c" test -d /home/dev/cuonly/.git
+}
+
+@test "values written by hand (chart only, no generator): devcontainer.json is not compared" {
+  local c
+  c=$(user_ctr)
+  run setup_as_user "$c" -e REPO_URL="$(url withdc.git)" -e GITSPACE_EXPECT_REMOTE_USER=node -e GITSPACE_CHECK_DEVCONTAINER_USER=false
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "is not compared; the gitspace runs as user.remoteUser node"
 }
 
 @test "wrong password: clear error, the password appears nowhere" {
@@ -122,12 +145,12 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
 }
 
 @test "a clone killed with SIGKILL half-way leaves no half repo; the rerun succeeds" {
-  local c i
+  local c
   c=$(user_ctr)
   # setsid: the clone gets its own process group, killed by its id.
   docker exec -d -u dev -e HOME=/home/dev -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials "$c" \
     setsid bash -c "echo \$\$ >/tmp/clone.pgid; exec $SCRIPTS/clone-repository.sh http://127.0.0.1:$SLOW_PORT/big.git"
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     docker exec "$c" sh -c 'ls -d /home/dev/.gitspace/tmp/clone-big.*/big/.git' >/dev/null 2>&1 && break
     sleep 0.1
   done
@@ -145,6 +168,7 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
   assert_eq "$output" ""
 }
 
+# shellcheck disable=SC2016 # the $(...) in single quotes are the attacks under test: never expanded
 @test "unsafe URLs are refused before git runs (ext::, file://, local paths, credentials, shell characters)" {
   local c u
   c=$(user_ctr)
@@ -159,6 +183,7 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
   [ "$status" -ne 0 ]
 }
 
+# shellcheck disable=SC2016 # the $(...) and backticks in single quotes are the names under test
 @test "repo names with /, .., or shell characters are refused" {
   local c n
   c=$(user_ctr)

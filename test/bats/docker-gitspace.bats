@@ -9,6 +9,7 @@
 load helpers/common.bash
 load helpers/git-server.bash
 
+# shellcheck disable=SC2016 # hook files hold commands: $HOME is expanded by the hook's shell
 setup_file() {
   export GS_DIR="$BATS_FILE_TMPDIR/git"
   git_server_fixtures "$GS_DIR"
@@ -81,8 +82,7 @@ start_ide() {
 
 # wait_http URL: until it answers (60 s).
 wait_http() {
-  local i
-  for i in $(seq 1 120); do
+  for _ in $(seq 1 120); do
     curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
     sleep 0.5
   done
@@ -93,8 +93,7 @@ wait_http() {
 # published port always accepts on the host side: docker-proxy answers
 # before the container listens).
 wait_listen() {
-  local i
-  for i in $(seq 1 240); do
+  for _ in $(seq 1 240); do
     docker exec "$1" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$2)" 2>/dev/null && return 0
     sleep 0.5
   done
@@ -145,8 +144,7 @@ sshu() {
   assert_contains "$output" "auth: none"
   # hooks: postCreate ran (10-a and 10-b in parallel, as vscode, in the repo),
   # the failing one is logged with its exit code and the IDE keeps running
-  local i
-  for i in $(seq 1 60); do docker exec "$c" test -f /home/vscode/.gitspace/postCreate.done && break; sleep 0.5; done
+  for _ in $(seq 1 60); do docker exec "$c" test -f /home/vscode/.gitspace/postCreate.done && break; sleep 0.5; done
   docker exec "$c" test -f /home/vscode/.gitspace/postCreate.done
   assert_eq "$(docker exec "$c" cat /home/vscode/created.txt)" vscode
   assert_eq "$(docker exec "$c" cat /home/vscode/pc-b-pwd)" /home/vscode/plain
@@ -157,14 +155,14 @@ sshu() {
   run docker exec "$c" cat /home/vscode/.gitspace/logs/lifecycle.log
   assert_contains "$output" "hook postCreateCommand/20-fail: FAILED with exit code 3"
   assert_contains "$output" "hook says bye"
-  for i in $(seq 1 20); do docker exec "$c" test -f /home/vscode/started.txt && break; sleep 0.5; done
+  for _ in $(seq 1 20); do docker exec "$c" test -f /home/vscode/started.txt && break; sleep 0.5; done
   assert_eq "$(docker exec "$c" cat /home/vscode/started.txt)" started
   curl -fsS -o /dev/null "http://127.0.0.1:$pw/healthz"
   # restart (Docker start of a stopped container): postStart again, postCreate not
   docker restart -t 5 "$c" >/dev/null
   start_ide "$c" vs_code_web -e IDE_PORT=8089 -e GITSPACE_HOOKS_DIR=/gitspace/hooks
   wait_http "http://127.0.0.1:$pw/healthz"
-  for i in $(seq 1 40); do [ "$(docker exec "$c" wc -l </dev/null /home/vscode/started.txt 2>/dev/null | awk '{print $1}')" = 2 ] && break; sleep 0.5; done
+  for _ in $(seq 1 40); do [ "$(docker exec "$c" wc -l </dev/null /home/vscode/started.txt 2>/dev/null | awk '{print $1}')" = 2 ] && break; sleep 0.5; done
   assert_eq "$(docker exec "$c" cat /home/vscode/started.txt)" $'started\nstarted'
   assert_eq "$(docker exec "$c" cat /home/vscode/created.txt)" vscode
 }
@@ -209,8 +207,7 @@ sshu() {
     -v "$SCRIPTS_SRC:$SCRIPTS:ro" "${ENVU[@]}" -e IDE_TYPE=vs_code_web -e GITSPACE_HOOKS_DIR=/nonexistent \
     "$IMG_GITSPACE" "$SCRIPTS/start.sh" >/dev/null
   echo "$c" >>"$BATS_TEST_TMPDIR/.containers"
-  local i
-  for i in $(seq 1 120); do docker exec "$c" bash -c '(exec 3<>/dev/tcp/127.0.0.1/8089)' 2>/dev/null && break; sleep 0.5; done
+  for _ in $(seq 1 120); do docker exec "$c" bash -c '(exec 3<>/dev/tcp/127.0.0.1/8089)' 2>/dev/null && break; sleep 0.5; done
   docker exec "$c" bash -c '(exec 3<>/dev/tcp/127.0.0.1/8089)'
   local t0=$SECONDS
   docker stop -t 30 "$c" >/dev/null
@@ -234,8 +231,7 @@ sshu() {
   run docker exec "$c" cat /home/vscode/plugins-installed
   assert_eq "$output" "installPlugins /home/vscode/plain org.jetbrains.plugins.go com.intellij.kubernetes"
   docker exec "$c" test -x /home/vscode/.cache/JetBrains/RemoteDev/dist/intellij/bin/remote-dev-server.sh
-  local i
-  for i in $(seq 1 20); do docker exec "$c" grep -q 'Gateway link: ' /home/vscode/.gitspace/logs/jetbrains.log 2>/dev/null && break; sleep 0.5; done
+  for _ in $(seq 1 20); do docker exec "$c" grep -q 'Gateway link: ' /home/vscode/.gitspace/logs/jetbrains.log 2>/dev/null && break; sleep 0.5; done
   run docker exec "$c" cat /home/vscode/.gitspace/logs/jetbrains.log
   assert_contains "$output" "remote-dev-server args: run /home/vscode/plain --ssh-link-user vscode"
   assert_contains "$output" "Gateway link: "

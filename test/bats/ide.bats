@@ -19,8 +19,7 @@ ENVU=(-e HOME=/home/vscode -e GITSPACE_USER=vscode)
   c=$(ctr_start "$IMG_GITSPACE" --user vscode -v "$vol:/home/vscode" -v "$BATS_TEST_TMPDIR/ssh:/gitspace/ssh:ro" -p "127.0.0.1:$port:8098")
   docker exec -d -u vscode "${ENVU[@]}" -e IDE_TYPE=cursor -e SSH_AUTHORIZED_KEYS_FILE=/gitspace/ssh/authorized_keys \
     -e GITSPACE_HOOKS_DIR=/nonexistent "$c" bash -c "exec $SCRIPTS/start.sh >/tmp/start.log 2>&1"
-  local i
-  for i in $(seq 1 120); do docker exec "$c" bash -c '(exec 3<>/dev/tcp/127.0.0.1/8098)' 2>/dev/null && break; sleep 0.5; done
+  for _ in $(seq 1 120); do docker exec "$c" bash -c '(exec 3<>/dev/tcp/127.0.0.1/8098)' 2>/dev/null && break; sleep 0.5; done
   run ssh -i "$BATS_TEST_TMPDIR/key" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     -o LogLevel=ERROR vscode@127.0.0.1 'echo "$HOME"; id -un'
   [ "$status" -eq 0 ] || { docker exec "$c" cat /tmp/start.log; return 1; }
@@ -71,6 +70,7 @@ ENVU=(-e HOME=/home/vscode -e GITSPACE_USER=vscode)
   [ "$status" -ne 0 ]
 }
 
+# shellcheck disable=SC2016 # hook files hold commands: $HOME is expanded by the hook's shell
 @test "hooks: groups in name order, postCreate once per volume (marker after the hooks), postStart every time" {
   local c h="$BATS_TEST_TMPDIR/hooks"
   mkdir -p "$h/postCreateCommand" "$h/postStartCommand"

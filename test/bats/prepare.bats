@@ -231,6 +231,7 @@ listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -
   assert_contains "$output" "prepare runs as root, or as the gitspace user"
 }
 
+# shellcheck disable=SC2016 # the bash -c scripts run in the container, $1 is their argument
 @test "a bash older than 4.4 gets one line naming the version needed; 4.4 and later pass" {
   local c
   c=$(ctr_start "$IMG_GITSPACE")

@@ -10,7 +10,9 @@ teardown() { cleanup_all; }
 CU="$SCRIPTS/create-user-dynamic.sh"
 
 # pw CTR USER: the passwd line of USER.
+# shellcheck disable=SC2016 # awk programs: $1 is awk's field
 pw() { xroot "$1" awk -F: -v u="$2" '$1 == u' /etc/passwd; }
+# shellcheck disable=SC2016 # awk programs: $1 is awk's field
 gr() { xroot "$1" awk -F: -v g="$2" '$1 == g' /etc/group; }
 
 @test "user missing: created with uid, gid, group and home (shadow and busybox)" {
@@ -116,6 +118,7 @@ gr() { xroot "$1" awk -F: -v g="$2" '$1 == g' /etc/group; }
   run xroot "$c" "$CU" dev 33 33 /home/dev
   [ "$status" -ne 0 ]
   assert_contains "$output" "UID: uid 33 belongs to the system user www-data"
+  # shellcheck disable=SC2016 # an awk program: $1 is awk's field
   run xroot "$c" awk -F: '$1 == "dev"' /etc/passwd
   [ -z "$output" ]
 }
@@ -163,6 +166,7 @@ gr() { xroot "$1" awk -F: -v g="$2" '$1 == g' /etc/group; }
   done
 }
 
+# shellcheck disable=SC2016 # '$(id)' is a user name under test, never expanded
 @test "invalid arguments are refused with the argument named, nothing changed" {
   local c before
   c=$(ctr_start "$IMG_DEBIAN")

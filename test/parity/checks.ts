@@ -10,7 +10,6 @@ import { run, type RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
 import type { Capabilities, Gitspace } from './runtime.ts';
-import { hookFiles } from './values.ts';
 import { vsixIdFromPath } from './vsix.ts';
 
 /** What a case's user must look like, written by hand in cases.ts (not derived by the generator). */
@@ -41,6 +40,8 @@ export interface CheckContext {
   imageHomeFiles: string[];
   /** Whether the case's devcontainer.json has lifecycle hooks (see cases.ts). */
   hooks: boolean;
+  /** The hook files the chart renders for the case, "<hook>/<NN-name>" -> command (chart.ts). */
+  hookFiles: Record<string, string>;
   /** A postStartCommand entry that fails on purpose (see cases.ts). */
   failingHook?: { label: string; code: number };
   /** Whether the case's repository has .devcontainer/devcontainer.json. */
@@ -405,7 +406,7 @@ export const CHECKS: Check[] = [
         : 'none';
       const fh = ctx.failingHook;
       // This start's postStartCommand outcomes in the platform's log (kubectl logs / the start output).
-      const postStartFiles = Object.keys(hookFiles(ctx.values)).filter((f) => f.startsWith('postStartCommand/')).sort();
+      const postStartFiles = Object.keys(ctx.hookFiles).filter((f) => f.startsWith('postStartCommand/')).sort();
       const wantLog = postStartFiles.map((f) => `${f}: ${fh && f === fh.label ? `FAILED with exit code ${fh.code}` : 'done'}`).join(', ');
       let inLog = '';
       for (let i = 0; i < 20; i++) {

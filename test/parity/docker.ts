@@ -10,7 +10,8 @@ import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
 import { progress, run, waitFor, type RunResult } from './exec.ts';
 import { ideAnswers } from './ide.ts';
 import type { Capabilities, CaseInput, ExecOptions, Forward, Gitspace, Runtime, VolumeMount } from './runtime.ts';
-import { hookFiles, ideProtocol, repoRoot } from './values.ts';
+import { chartHookFiles } from './chart.ts';
+import { ideProtocol, repoRoot } from './values.ts';
 
 /** Output of `gitspace-chart docker-spec --json`. */
 export interface DockerSpec {
@@ -87,6 +88,10 @@ class DockerGitspace implements Gitspace {
       GIT_USER_NAME: v.git?.userName ?? '',
       GIT_USER_EMAIL: v.git?.userEmail ?? '',
       GITSPACE_EXPECT_REMOTE_USER: this.spec.remoteUser,
+      // The chart's clone-step contract: compare devcontainer.json with the fields the values were rendered from.
+      GITSPACE_CHECK_DEVCONTAINER_USER: String(v.user?.devcontainerJson?.check ?? false),
+      GITSPACE_DEVCONTAINER_REMOTE_USER: v.user?.devcontainerJson?.remoteUser ?? '',
+      GITSPACE_DEVCONTAINER_CONTAINER_USER: v.user?.devcontainerJson?.containerUser ?? '',
       GITSPACE_IMAGE: this.spec.image,
       GITSPACE_REPO_PATH: this.spec.repoPath,
       IDE_TYPE: v.ide?.type ?? 'vs_code_web',
@@ -150,8 +155,9 @@ class DockerGitspace implements Gitspace {
     // manage user (root) + set env (containerEnv into /etc/profile).
     const kv = envEntries(this.spec.env).map(([k, val]) => `${k}=${val}`);
     await this.asRoot([`${SCRIPTS_DIR}/gitspace-init.sh`, 'docker-manage-user', ...kv], { env });
-    // Hooks and SSH keys where the chart mounts them (ConfigMap / Secret on Kubernetes).
-    for (const [file, content] of Object.entries(hookFiles(this.values))) {
+    // Hooks and SSH keys where the chart mounts them (ConfigMap / Secret on Kubernetes): the
+    // chart's own hook files, so both runtimes run the same files under the same names.
+    for (const [file, content] of Object.entries(await chartHookFiles(this.c.valuesFile, this.values))) {
       await this.writeFile(`${HOOKS_DIR}/${file}`, content, '0444');
     }
     if (this.ideProtocol === 'ssh' && this.c.sshPublicKey) {

@@ -16,7 +16,7 @@ const MAIN_CONTAINER = 'gitspace';
 const GIT_SECRET = 'gitspace-git';
 const SSH_SECRET = 'gitspace-ssh';
 
-function kubeEnv(): Record<string, string> {
+export function kubeEnv(): Record<string, string> {
   const cache = process.env.GITSPACE_CACHE ?? path.join(process.env.HOME ?? '/root', '.cache/gitspace-chart');
   const kubeconfig = process.env.GITSPACE_KUBECONFIG ?? path.join(cache, 'cluster/kubeconfig');
   return { KUBECONFIG: kubeconfig, PATH: `${path.join(cache, 'bin')}:${process.env.PATH ?? ''}` };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { repoNameOf, idePortFor } from '../../generator/src/model.ts';
 import { CASES, type ParityCase } from './cases.ts';
+import { chartHookFiles } from './chart.ts';
 import { CHECKS, type CheckContext, type Observation, type Phase } from './checks.ts';
 import { DockerRuntime } from './docker.ts';
 import { progress, run } from './exec.ts';
@@ -265,6 +266,7 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     ide: { protocol, port: idePortFor(values.ide?.type ?? 'vs_code_web', values.ide?.port ?? 0), sshKeyFile },
     imageHomeFiles: await imageHomeFiles(kase.image, kase.expected.home),
     hooks: kase.hooks,
+    hookFiles: await chartHookFiles(valuesFile, values),
     failingHook: kase.failingHook,
     devcontainerInRepo: kase.devcontainerInRepo !== false,
   };

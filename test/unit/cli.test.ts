@@ -101,7 +101,13 @@ describe('values', () => {
     expect(values).toEqual({
       repo: { url: 'https://git.example.com/acme/app.git' },
       image: { repository: 'mcr.microsoft.com/devcontainers/base', tag: 'bookworm' },
-      user: { containerUser: 'root', remoteUser: 'vscode', uid: 1000, gid: 1000 },
+      user: {
+        containerUser: 'root',
+        remoteUser: 'vscode',
+        uid: 1000,
+        gid: 1000,
+        devcontainerJson: { check: true, remoteUser: 'vscode', containerUser: '' },
+      },
       devcontainer: {
         containerEnv: { NODE_ENV: 'development' },
         forwardPorts: [3000],
@@ -121,10 +127,30 @@ describe('values', () => {
     const dcFile = file('nopw.json', '{"image": "acme/dev:2", "containerUser": "dev"}');
     const r = await runCli(['values', '--repo-url', 'https://git.example.com/acme/app.git', '--devcontainer', dcFile]);
     expect(r.exitCode).toBe(0);
-    expect(parse(r.stdout).user).toEqual({ containerUser: 'dev', remoteUser: 'dev', uid: 1000, gid: 1000 });
+    expect(parse(r.stdout).user).toEqual({
+      containerUser: 'dev',
+      remoteUser: 'dev',
+      uid: 1000,
+      gid: 1000,
+      devcontainerJson: { check: true, remoteUser: '', containerUser: 'dev' },
+    });
     expect(parse(r.stdout).image).toEqual({ repository: 'acme/dev', tag: '2' });
     expect(r.stderr).toContain('warning: no image passwd/group (--image, or --passwd and --group)');
     expect(r.stderr).toContain(`warning: image "acme/dev:2" from ${dcFile} was not inspected`);
+  });
+
+  it("containerUser alone in devcontainer.json, remoteUser in the image's label: the label's user, and the fields as written for the clone step", async () => {
+    const dcFile = file('cu-only.json', '{ "containerUser": "root" }');
+    const label = file('cu-only-label.json', '[{"remoteUser": "vscode"}]');
+    const r = await runCli(['values', '--repo-url', 'https://git.example.com/acme/app.git', '--devcontainer', dcFile, '--metadata', label, ...userFiles]);
+    expect(r.exitCode).toBe(0);
+    expect(parse(r.stdout).user).toEqual({
+      containerUser: 'root',
+      remoteUser: 'vscode',
+      uid: 1000,
+      gid: 1000,
+      devcontainerJson: { check: true, remoteUser: '', containerUser: 'root' },
+    });
   });
 
   it('-o writes the file; --ide and --branch land in it', async () => {
@@ -197,13 +223,25 @@ describe('values reads devcontainer.json from the repository (blobless clone)', 
     const r = await runCli(['values', '--repo-url', `${server.url}/acme/app.git`, ...userFiles]);
     expect(r.exitCode).toBe(0);
     const v = parse(r.stdout);
-    expect(v.user).toEqual({ containerUser: 'root', remoteUser: 'node', uid: 1001, gid: 1001 });
+    expect(v.user).toEqual({
+      containerUser: 'root',
+      remoteUser: 'node',
+      uid: 1001,
+      gid: 1001,
+      devcontainerJson: { check: true, remoteUser: 'node', containerUser: '' },
+    });
     expect(v.devcontainer.postStartCommand).toBe('echo hi');
   });
   it('a repository without devcontainer.json is fine: the image decides', async () => {
     const r = await runCli(['values', '--repo-url', `${server.url}/acme/plain.git`, ...userFiles, '--image-user', 'vscode']);
     expect(r.exitCode).toBe(0);
-    expect(parse(r.stdout).user).toEqual({ containerUser: 'vscode', remoteUser: 'vscode', uid: 1000, gid: 1000 });
+    expect(parse(r.stdout).user).toEqual({
+      containerUser: 'vscode',
+      remoteUser: 'vscode',
+      uid: 1000,
+      gid: 1000,
+      devcontainerJson: { check: true, remoteUser: '', containerUser: '' },
+    });
   });
   it('an unreachable repository: one line, exit 1', async () => {
     expectOneLineError(await runCli(['values', '--repo-url', `${server.url}/acme/missing.git`, ...userFiles]), 'repo.url: cannot read .devcontainer/devcontainer.json');

@@ -52,8 +52,21 @@ describe('generate --check', () => {
     const schema = structuredClone(loadSchema());
     schema.properties!.user.required = ['containerUser', 'remoteUser', 'uid', 'gid'];
     await expect(generatedFiles(schema)).rejects.toThrow(
-      'user must list "required": ["containerUser","remoteUser","uid","gid","home"] (every field whose default is not null, in order)',
+      'user must list "required": ["containerUser","remoteUser","uid","gid","home","devcontainerJson"] (every field whose default is not null, in order)',
     );
+  });
+
+  it("fails when an IDE port changed in the schema and start.sh's table was not regenerated", async () => {
+    const dir = copyOfRepo();
+    editSchema(dir, (s) => {
+      (s.properties!.ide.properties!.type['x-gitspace-ides'] as Record<string, { port: number }>).cursor.port = 9098;
+    });
+    const r = await runCli(['generate', '--check'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('charts/gitspace/files/scripts/ide-ports.sh');
+    // generate writes the new port where start.sh reads it
+    expect((await runCli(['generate'], { cwd: dir, bin: join(dir, 'bin', 'gitspace-chart.js') })).exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'charts', 'gitspace', 'files', 'scripts', 'ide-ports.sh'), 'utf8')).toMatch(/^ +cursor\) +echo 9098 ;;$/m);
   });
 
   it('generatedFiles refuses a schema object without a default', async () => {

@@ -6,6 +6,7 @@
 # git_server_fixtures DIR: bare repos in DIR/repos and the password file.
 #   plain.git  branches main and dev, no devcontainer.json
 #   withdc.git .devcontainer/devcontainer.json (JSONC) naming remoteUser vscode
+#   cuonly.git .devcontainer/devcontainer.json with containerUser root only
 #   big.git    ~3 MB of incompressible data (for the killed-clone test)
 git_server_fixtures() {
   local d=$1 w
@@ -23,6 +24,10 @@ git_server_fixtures() {
       printf '// JSONC\n{\n  "image": "x", /* c */\n  "remoteUser": "vscode",\n}\n' >.devcontainer/devcontainer.json &&
       git add -A && git commit -qm dc && cd ..
     git clone -q --bare withdc "$d/repos/withdc.git"
+    git init -q -b main cuonly && cd cuonly && mkdir .devcontainer &&
+      printf '{ "image": "x", "containerUser": "root" }\n' >.devcontainer/devcontainer.json &&
+      git add -A && git commit -qm dc && cd ..
+    git clone -q --bare cuonly "$d/repos/cuonly.git"
     git init -q -b main big && cd big && head -c 3000000 /dev/urandom >blob && git add blob && git commit -qm big && cd ..
     git clone -q --bare big "$d/repos/big.git"
   )

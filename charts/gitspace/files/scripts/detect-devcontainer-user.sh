@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # detect-devcontainer-user.sh REPO_DIR
-# Prints the user named by REPO_DIR/.devcontainer/devcontainer.json
-# (remoteUser, else containerUser; nothing when neither or no file).
+# Prints the user fields of REPO_DIR/.devcontainer/devcontainer.json as
+# written, one "remoteUser<TAB>VALUE" / "containerUser<TAB>VALUE" line each
+# (nothing when neither is set or there is no file). It resolves nothing:
+# which user they mean is decided once, by `gitspace-chart values` (it also
+# has the image's metadata label and passwd); the clone step only compares
+# these fields with the ones the release was rendered from.
 # Needs only bash and awk: devcontainer images may have no jq/python/node.
+# test/corpus/devcontainer-user-fields.json is read by this parser's bats test
+# and by generator/src/devcontainer.ts's unit test: both must agree on it.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# jsonc_top_level_strings FILE: prints "key<TAB>value" for every top-level
-# member of FILE whose value is a string. FILE is JSONC (// and /* */
-# comments, trailing commas). Exit 2 with "FILE:LINE: message" when the file
-# is not well-formed. Values have \n, \t and \\ escaped back so each member is
-# one line.
-jsonc_top_level_strings() {
+# jsonc_top_level_members FILE: prints "key<TAB>type<TAB>value" for every
+# top-level member of FILE (type: string, number, boolean, null, object or
+# array; value only for strings, decoded, UTF-8). FILE is JSONC (// and /* */
+# comments, trailing commas, a UTF-8 BOM). A repeated key: the last one, as
+# JSON.parse. Exit 2 with "FILE:LINE: message" when the file is not
+# well-formed. Escaped control characters (\n, \t, \u0001...) come out as "?"
+# (raw ones are refused, as in JSON), so a member is one line.
+jsonc_top_level_members() {
   local file=$1
   [ -r "$file" ] || die "cannot read $file"
   LC_ALL=C awk -v file="$file" '
@@ -31,9 +39,16 @@ jsonc_top_level_strings() {
       }
       return v
     }
+    # utf8(code): the UTF-8 bytes of a code point.
+    function utf8(c) {
+      if (c < 128) return sprintf("%c", c)
+      if (c < 2048) return sprintf("%c%c", 192 + int(c / 64), 128 + c % 64)
+      if (c < 65536) return sprintf("%c%c%c", 224 + int(c / 4096), 128 + int(c / 64) % 64, 128 + c % 64)
+      return sprintf("%c%c%c%c", 240 + int(c / 262144), 128 + int(c / 4096) % 64, 128 + int(c / 64) % 64, 128 + c % 64)
+    }
     function addtok(t, v, ln) { nt++; tt[nt] = t; tv[nt] = v; tl[nt] = ln }
     # Tokenizer: strings, numbers, literals, punctuation; comments dropped.
-    function tokenize(    i, n, c, d, s, e, j, code, word, ln) {
+    function tokenize(    i, n, c, d, s, e, j, code, lo, word, ln) {
       n = length(src); i = 1; ln = 1
       while (i <= n) {
         c = substr(src, i, 1)
@@ -59,19 +74,25 @@ jsonc_top_level_strings() {
             c = substr(src, i, 1)
             if (c == "\"") { i++; break }
             if (c == "\n") fail("unterminated string (newline inside)", ln)
+            if (index(ctl, c) > 0) fail("control character inside a string (write it as an escape)", ln)
             if (c == "\\") {
               e = substr(src, i + 1, 1)
-              if (e == "\"" || e == "/") s = s e
-              else if (e == "\\") s = s "\\\\"
-              else if (e == "n") s = s "\\n"
-              else if (e == "t") s = s "\\t"
-              else if (e == "r" || e == "b" || e == "f") s = s ""
+              if (e == "\"" || e == "/" || e == "\\") s = s e
+              # Control characters: "?" (no user string holds one), so a member stays one line.
+              else if (e == "n" || e == "t" || e == "r" || e == "b" || e == "f") s = s "?"
               else if (e == "u") {
                 code = hexval(substr(src, i + 2, 4))
                 if (code < 0) fail("bad \\u escape", ln)
-                if (code >= 32 && code < 127) s = s sprintf("%c", code)
-                else s = s "?"
-                i += 6; continue
+                i += 6
+                # A surrogate pair is one code point; a lone surrogate is not text.
+                if (code >= 55296 && code < 56320 && substr(src, i, 2) == "\\u" && (lo = hexval(substr(src, i + 2, 4))) >= 56320 && lo < 57344) {
+                  code = 65536 + (code - 55296) * 1024 + (lo - 56320)
+                  i += 6
+                }
+                if (code < 32) s = s "?"
+                else if (code >= 55296 && code < 57344) s = s "?"
+                else s = s utf8(code)
+                continue
               } else fail("bad escape \\" e, ln)
               i += 2; continue
             }
@@ -97,6 +118,13 @@ jsonc_top_level_strings() {
         fail("unexpected character " c, ln)
       }
     }
+    # kindof(P): "type<TAB>value" of the value starting at token P.
+    function kindof(P) {
+      if (tt[P] == "s") return "string\t" tv[P]
+      if (tt[P] == "n") return "number\t"
+      if (tt[P] == "l") return (tv[P] == "null" ? "null" : "boolean") "\t"
+      return (tt[P] == "{" ? "object" : "array") "\t"
+    }
     function peekline() { return (p <= nt) ? tl[p] : lastline }
     function expect(t) {
       if (p > nt) fail("unexpected end of file, expected " t, lastline)
@@ -116,7 +144,10 @@ jsonc_top_level_strings() {
           key = tv[p]; p++
           expect(":")
           if (p > nt) fail("unexpected end of file", lastline)
-          if (depth == 0 && tt[p] == "s") { found[key] = tv[p]; order[++nf] = key }
+          if (depth == 0) {
+            if (!(key in found)) order[++nf] = key
+            found[key] = kindof(p)
+          }
           value(depth + 1)
           if (p > nt) fail("unterminated object", lastline)
           if (tt[p] == ",") { p++; continue }
@@ -144,6 +175,7 @@ jsonc_top_level_strings() {
     { src = src $0 "\n"; lastline = NR }
     END {
       if (failed) exit 2
+      for (k = 1; k < 32; k++) if (k != 10) ctl = ctl sprintf("%c", k)
       tokenize()
       if (nt == 0) fail("empty file: expected a JSON object", 1)
       if (tt[1] != "{") fail("top level must be an object, found " tv[1], tl[1])
@@ -158,29 +190,28 @@ jsonc_top_level_strings() {
 # devcontainer_json_path REPO_DIR: where Docker Gitspace reads it from.
 devcontainer_json_path() { printf '%s/.devcontainer/devcontainer.json\n' "$1"; }
 
-# detect_devcontainer_user REPO_DIR: prints remoteUser, else containerUser,
-# from the repo's devcontainer.json; prints nothing when neither is set or
-# the file does not exist. Dies naming the file when it is malformed.
-detect_devcontainer_user() {
-  local repo_dir=$1 file fields remote='' container='' key val
-  file=$(devcontainer_json_path "$repo_dir")
+# devcontainer_user_fields REPO_DIR: prints "remoteUser<TAB>VALUE" and
+# "containerUser<TAB>VALUE" for those the repo's devcontainer.json sets, as
+# written; nothing when there is no file. Dies naming the file when it is
+# malformed or a field is not a string (as gitspace-chart values refuses it).
+devcontainer_user_fields() {
+  local file members key type val
+  file=$(devcontainer_json_path "$1")
   [ -f "$file" ] || return 0
-  fields=$(jsonc_top_level_strings "$file") ||
+  members=$(jsonc_top_level_members "$file") ||
     die "malformed JSONC in $file (see the line above); fix it or remove it"
-  while IFS=$'\t' read -r key val; do
+  while IFS=$'\t' read -r key type val; do
     case "$key" in
-      remoteUser) remote=$val ;;
-      containerUser) container=$val ;;
+      remoteUser | containerUser)
+        [ "$type" = string ] ||
+          die "$file: $key must be a string (a user name or uid, e.g. \"vscode\" or \"1000\"), found $type"
+        printf '%s\t%s\n' "$key" "$val"
+        ;;
     esac
-  done <<<"$fields"
-  if [ -n "$remote" ]; then
-    printf '%s\n' "$remote"
-  elif [ -n "$container" ]; then
-    printf '%s\n' "$container"
-  fi
+  done <<<"$members"
 }
 
 if ! _is_sourced; then
   [ $# -eq 1 ] || die "usage: detect-devcontainer-user.sh REPO_DIR"
-  detect_devcontainer_user "$1"
+  devcontainer_user_fields "$1"
 fi

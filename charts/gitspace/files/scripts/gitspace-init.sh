@@ -142,19 +142,44 @@ cmd_prepare() {
   log_info "prepare done"
 }
 
-# check_remote_user REPO_DIR EXPECTED: the repo's devcontainer.json must name
-# the user this release was rendered for (the pod's uid is fixed at install).
-check_remote_user() {
-  local repo=$1 expected=$2 found name
-  found=$(detect_devcontainer_user "$repo")
-  [ -n "$found" ] || return 0
-  name=${found%%:*}
-  if [[ "$name" =~ ^[0-9]+$ ]]; then
-    [ "$name" = "$GITSPACE_UID" ] && return 0
-  elif [ "$name" = "$expected" ]; then
+# user_fields_text REMOTE CONTAINER: the two fields for a message.
+user_fields_text() {
+  local r='not set' c='not set'
+  [ -z "$1" ] || r=$(q "$1")
+  [ -z "$2" ] || c=$(q "$2")
+  printf 'remoteUser %s, containerUser %s' "$r" "$c"
+}
+
+# check_devcontainer_user REPO_DIR: the pod's uid is fixed at install, from
+# the user `gitspace-chart values` resolved (GITSPACE_EXPECT_REMOTE_USER). The
+# repo's devcontainer.json must still have the remoteUser and containerUser it
+# was resolved from (GITSPACE_DEVCONTAINER_REMOTE_USER / _CONTAINER_USER;
+# empty: not set). Only a comparison: what they resolve to also depends on the
+# image's metadata label and passwd, which only the generator reads. Any change
+# of the two is refused, even one that would resolve to the same user.
+check_devcontainer_user() {
+  local repo=$1 file fields key val remote='' container=''
+  file=$(devcontainer_json_path "$repo")
+  if [ "${GITSPACE_CHECK_DEVCONTAINER_USER:-false}" != true ]; then
+    log_info "values not written by gitspace-chart values (user.devcontainerJson.check false): $(q "$file") is not compared; the gitspace runs as user.remoteUser $(q "${GITSPACE_EXPECT_REMOTE_USER:-}")"
     return 0
   fi
-  die "$(q "$repo/.devcontainer/devcontainer.json") names the user $(q "$found") but this gitspace was rendered for $(q "$expected"): re-render the values with 'gitspace-chart values' (it reads devcontainer.json) and 'helm upgrade' the release"
+  if [ ! -f "$file" ]; then
+    log_info "no $(q "$file"): nothing to compare"
+    return 0
+  fi
+  fields=$(devcontainer_user_fields "$repo")
+  while IFS=$'\t' read -r key val; do
+    case "$key" in
+      remoteUser) remote=$val ;;
+      containerUser) container=$val ;;
+    esac
+  done <<<"$fields"
+  if [ "$remote" = "${GITSPACE_DEVCONTAINER_REMOTE_USER:-}" ] && [ "$container" = "${GITSPACE_DEVCONTAINER_CONTAINER_USER:-}" ]; then
+    log_info "$(q "$file"): $(user_fields_text "$remote" "$container"), as rendered (remote user $(q "${GITSPACE_EXPECT_REMOTE_USER:-}"))"
+    return 0
+  fi
+  die "$(q "$file") has $(user_fields_text "$remote" "$container"), but this gitspace was rendered from $(user_fields_text "${GITSPACE_DEVCONTAINER_REMOTE_USER:-}" "${GITSPACE_DEVCONTAINER_CONTAINER_USER:-}") (remote user $(q "${GITSPACE_EXPECT_REMOTE_USER:-}")): re-render the values with 'gitspace-chart values' (it reads devcontainer.json) and 'helm upgrade' the release"
 }
 
 # cmd_user_setup: the `clone` init container, and Docker's clone step.
@@ -175,9 +200,7 @@ cmd_user_setup() {
   [ -n "$name" ] || name=$(repo_name_from_url "$REPO_URL")
   clone_repository "$REPO_URL" "$name" "${REPO_BRANCH:-}"
   ensure_safe_directory "$HOME/$name"
-  if [ -n "${GITSPACE_EXPECT_REMOTE_USER:-}" ]; then
-    check_remote_user "$HOME/$name" "$GITSPACE_EXPECT_REMOTE_USER"
-  fi
+  check_devcontainer_user "$HOME/$name"
   ensure_devcontainer_json "$HOME/$name" "${GITSPACE_IMAGE:-}"
   log_info "user-setup done"
 }

@@ -14,6 +14,9 @@ set -euo pipefail
 _gs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$_gs_dir/lib.sh"
+# default_ide_port, generated from the schema's IDE table (npm run generate).
+# shellcheck source=ide-ports.sh
+source "$_gs_dir/ide-ports.sh"
 # shellcheck source=lifecycle.sh
 source "$_gs_dir/lifecycle.sh"
 # shellcheck source=ssh/sshd.sh
@@ -27,25 +30,6 @@ source "$_gs_dir/jetbrains/init-jetbrains.sh"
 
 IDE_PIDS=()
 HOOKS_PID=''
-
-# default_ide_port IDE: Docker Gitspace's port for the IDE type.
-default_ide_port() {
-  case "$1" in
-    vs_code) echo 8088 ;;
-    vs_code_web) echo 8089 ;;
-    intellij) echo 8090 ;;
-    goland) echo 8091 ;;
-    pycharm) echo 8092 ;;
-    webstorm) echo 8093 ;;
-    clion) echo 8094 ;;
-    phpstorm) echo 8095 ;;
-    rubymine) echo 8096 ;;
-    rider) echo 8097 ;;
-    cursor) echo 8098 ;;
-    windsurf) echo 8099 ;;
-    *) die "IDE_TYPE: unknown IDE $(q "$1") (vs_code, vs_code_web, intellij, goland, pycharm, webstorm, clion, phpstorm, rubymine, rider, cursor, windsurf)" ;;
-  esac
-}
 
 # start_bg NAME FUNCTION ARGS...: run FUNCTION (which execs the server) in the
 # background, output to stderr and $HOME/.gitspace/logs/NAME.log.
