@@ -2,7 +2,8 @@
 // merged the way devcontainers/cli does: devcontainer.json is JSONC (lenient,
 // comments and trailing commas), the label is strict JSON; metadata entries
 // apply in order, then devcontainer.json over them.
-import { parse, printParseErrorCode, stripComments, type ParseError } from 'jsonc-parser';
+import { createRequire } from 'node:module';
+import type { ParseError } from 'jsonc-parser';
 import { UserError } from './cli.ts';
 import { q } from './model.ts';
 
@@ -58,6 +59,8 @@ function kind(value: unknown): string {
 
 /** Parses devcontainer.json text (JSONC). `file` names it in every message. */
 export function parseDevcontainerJson(text: string, file: string = DEVCONTAINER_PATH): { config: DevcontainerConfig; warnings: string[] } {
+  // Required here, not imported at the top: its load was a good part of the CLI's start-up (--help).
+  const { parse, printParseErrorCode, stripComments } = createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser');
   if (stripComments(text).trim() === '') throw new UserError(`${file}: empty file: expected a JSON object like {"image": "..."}`);
   const errors: ParseError[] = [];
   const value: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
