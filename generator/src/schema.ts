@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 
+// This module runs from generator/src or from its build, generator/dist: both two levels down.
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const schemaPath = resolve(repoRoot, 'schema', 'gitspace.schema.json');
 
