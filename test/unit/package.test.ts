@@ -3,7 +3,7 @@
 // installed with `npm i -g --prefix`, and the installed `gitspace-chart` run
 // beside the TypeScript sources: same output. The copy keeps the pack's build
 // away from this checkout's generator/dist, which other tests run meanwhile.
-import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -123,5 +123,16 @@ describe('the installed package (npm i -g --prefix)', () => {
     const r = await runInstalled(['generate', '--check']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^gitspace-chart: generate works only in a checkout of gitspace-chart \(it writes charts\/gitspace\/\); there is none under .*\/lib\/node_modules\/gitspace-chart\n$/);
+  });
+});
+
+describe('bin/gitspace-chart.js in a checkout', () => {
+  it('runs the sources, not the build, once a source is newer than the build', async () => {
+    // The copy was built by the pack; an edit after it must show at once, without a rebuild.
+    const cli = join(copy, 'generator', 'src', 'cli.ts');
+    writeFileSync(cli, readFileSync(cli, 'utf8').replace("'Run a gitspace on Kubernetes", "'EDITED: Run a gitspace on Kubernetes"));
+    const r = result(await execa('node', [join(copy, 'bin', 'gitspace-chart.js'), '--help'], { cwd: dir, reject: false }));
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('EDITED: Run a gitspace on Kubernetes');
   });
 });
