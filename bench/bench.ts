@@ -4,6 +4,7 @@
 // the same values file and the same git server.
 //
 //   tsx bench/bench.ts [--smoke] [--reps N] [--out FILE]
+//   tsx bench/cli.ts [--runs N] [--smoke]      (the CLI's start-up alone: npm run bench -- cli)
 //
 // --smoke: tiny sizes and one repetition, to prove the bench runs (CI); the
 // numbers it prints mean nothing. Prints a table on stdout and writes FILE
@@ -17,6 +18,7 @@ import { progress, run, waitFor } from '../test/parity/exec.ts';
 import { createRepo, interfaceAddress, startGitServer, type GitServer } from '../test/parity/gitserver.ts';
 import { homeOf, idePortFor } from '../generator/src/model.ts';
 import { KubernetesRuntime, kubectl } from '../test/parity/kubernetes.ts';
+import { cliBench, cliRows, type CliResults } from './cli.ts';
 import { startFloor } from './floor.ts';
 import type { CaseInput, Gitspace, Runtime } from '../test/parity/runtime.ts';
 import { loadValues, repoRoot } from '../test/parity/values.ts';
@@ -137,6 +139,7 @@ interface Results {
   migrationBytesWritten: number;
   migration: Record<string, unknown>;
   render: { gitspaces: number; seconds: number; perGitspaceMs: number };
+  cli: CliResults;
   targets: Record<string, { target: string; value: number; met: boolean }>;
 }
 
@@ -177,6 +180,9 @@ async function renderBench(n: number, dir: string): Promise<{ gitspaces: number;
 
 async function main(argv: string[]): Promise<number> {
   const o = parseOptions(argv);
+  // 0: the CLI's start-up (bench/cli.ts), before any gitspace runs on the host.
+  const cli = cliBench(o.smoke ? 3 : 20, progress);
+  progress(`  gitspace-chart --help: ${cli.helpMs.packed.medianMs} ms packed, ${cli.helpMs.tsx.medianMs} ms through tsx`);
   const homeSizes = o.smoke ? [100, 500, 1000] : [1000, 50000, 200000];
   const migrationFiles = o.smoke ? 1000 : 100000;
   const migrationFileBytes = o.smoke ? 4096 : 52429; // 100k files × 52429 B = 5.24 GB
@@ -368,6 +374,7 @@ async function main(argv: string[]): Promise<number> {
       migrationBytesWritten: migBytes.median,
       migration: { ...mig, secondsStat: migSeconds, bytesWrittenSamples: migBytes.samples },
       render,
+      cli,
       targets: {},
     };
     results.targets = {
@@ -375,6 +382,7 @@ async function main(argv: string[]): Promise<number> {
       restart: { target: '≤ 1.5× Docker', value: results.restartRatio, met: results.restartRatio <= 1.5 },
       homeSize: { target: `${homeSizes[homeSizes.length - 1]}-file HOME restart < 1.1× the ${homeSizes[0]}-file one`, value: results.homeFilesRestartRatio, met: results.homeFilesRestartRatio < 1.1 },
       migration: { target: '< 2 s', value: results.migrationSeconds, met: results.migrationSeconds < 2 },
+      cliHelp: cli.target,
     };
     await writeFile(o.out, JSON.stringify(results, null, 2) + '\n');
     const t = results.targets;
@@ -397,6 +405,10 @@ async function main(argv: string[]): Promise<number> {
         `| restart ${homeSizes[homeSizes.length - 1]} files / ${homeSizes[0]} files (Kubernetes) | | | ${results.homeFilesRestartRatio} | ${t.homeSize.target}: ${mark(t.homeSize.met)} |`,
         `| migration, ${migrationFiles} files, ${(Number(mig.bytes) / 1e9).toFixed(2)} GB | | ${fmt(migSeconds)}, ${(results.migrationBytesWritten / 1e6).toFixed(1)} MB written | | ${t.migration.target}: ${mark(t.migration.met)} |`,
         `| helm template × ${render.gitspaces} (4 teams) | | ${render.seconds} s (${render.perGitspaceMs} ms each) | | |`,
+        '',
+        '| CLI start-up (bench/cli.ts) | time | |',
+        '|---|---|---|',
+        ...cliRows(cli),
         '',
         `Kubernetes restart profile: ${profile}`,
         `Kubernetes cold start profile: ${coldProfile}`,

@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('generate')
-    .description('write values.yaml, values.schema.json, the chart README and _model.tpl from schema/')
+    .description('in a checkout of gitspace-chart only: write values.yaml, values.schema.json, the chart README and _model.tpl from schema/')
     .option('--check', 'fail when a generated file is stale instead of writing')
     .action(async (opts: { check?: boolean }) => {
       // Loaded only here: json-schema-to-typescript is slow to import and no other command needs it.

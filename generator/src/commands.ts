@@ -3,7 +3,6 @@
 // modules, and prints or writes the result; nothing is written on error.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { stringify } from 'yaml';
 import { UserError } from './cli.ts';
 import {
   combineLifecycle,
@@ -15,13 +14,12 @@ import {
   type MergedConfig,
 } from './devcontainer.ts';
 import { checkReleaseName, dockerSpec } from './docker-spec.ts';
-import { readLocalImage, splitImageRef, type ImageFacts } from './image.ts';
+import type { ImageFacts } from './image.ts';
 import { checkRepoUrl, deriveRepoName, idePortFor, parseId, q } from './model.ts';
 import { parseGroup, parsePasswd } from './passwd.ts';
-import { readDevcontainerFromRepo } from './repository.ts';
 import { ideTable } from './schema.ts';
 import { createdUserWarnings, DEFAULT_GID, DEFAULT_UID, resolveUserModel, type ResolvedUser, type UserDb, type UserModel } from './user.ts';
-import { loadValues, resolveValues, type ValuesFile } from './values-files.ts';
+import type { ValuesFile } from './values-files.ts';
 import type { Gitspace } from './values.gen.ts';
 
 type UserOpts = {
@@ -170,6 +168,14 @@ export function registerModelCommands(program: Command): void {
       .option('--release <name>', 'helm release name (used in the printed install command)')
       .option('-o, --output <file>', 'write here instead of stdout'),
   ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string }) => {
+    // Imported by the actions that use them, not at the top: execa, yaml and ajv were most of the
+    // CLI's start-up, and --help needs none of them.
+    const [{ readLocalImage, splitImageRef }, { readDevcontainerFromRepo }, { resolveValues }, { stringify }] = await Promise.all([
+      import('./image.ts'),
+      import('./repository.ts'),
+      import('./values-files.ts'),
+      import('yaml'),
+    ]);
     checkRepoUrl(opts.repoUrl, '--repo-url');
     deriveRepoName(opts.repoUrl);
     // Checked before git sees them: the schema's rules for repo.url and repo.branch.
@@ -247,8 +253,9 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('-f, --values <file>', 'values file (repeatable; later files win, merged like helm)', collect, [] as string[])
     .option('--release <name>', 'helm release name (the gitspace id when gitspace.id is empty)')
     .option('--json', 'print JSON (the only format)')
-    .action((opts: { values: string[]; release?: string }) => {
+    .action(async (opts: { values: string[]; release?: string }) => {
       if (opts.release !== undefined) checkReleaseName(opts.release);
+      const { loadValues } = await import('./values-files.ts');
       process.stdout.write(JSON.stringify(dockerSpec(loadValues(opts.values), opts.release), null, 2) + '\n');
     });
 }

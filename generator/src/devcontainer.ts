@@ -2,7 +2,8 @@
 // merged the way devcontainers/cli does: devcontainer.json is JSONC (lenient,
 // comments and trailing commas), the label is strict JSON; metadata entries
 // apply in order, then devcontainer.json over them.
-import { parse, printParseErrorCode, stripComments, type ParseError } from 'jsonc-parser';
+import { createRequire } from 'node:module';
+import type { ParseError } from 'jsonc-parser';
 import { UserError } from './cli.ts';
 import { q } from './model.ts';
 import type { Gitspace } from './values.gen.ts';
@@ -61,6 +62,8 @@ function kind(value: unknown): string {
 export function parseDevcontainerJson(text: string, file: string = DEVCONTAINER_PATH): { config: DevcontainerConfig; warnings: string[] } {
   // A UTF-8 byte order mark before the JSON text is allowed, as VS Code (and the clone step's check) read it.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  // Required here, not imported at the top: its load was a good part of the CLI's start-up (--help).
+  const { parse, printParseErrorCode, stripComments } = createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser');
   if (stripComments(text).trim() === '') throw new UserError(`${file}: empty file: expected a JSON object like {"image": "..."}`);
   const errors: ParseError[] = [];
   const value: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });

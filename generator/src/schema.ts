@@ -2,11 +2,13 @@
 // the rest of the generator derives from it. Nothing here restates a rule: the
 // IDE table, defaults and field descriptions all come from the schema file.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { UserError } from './cli.ts';
 
+// This module runs from generator/src or from its build, generator/dist: both two levels down.
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const schemaPath = resolve(repoRoot, 'schema', 'gitspace.schema.json');
 
@@ -95,6 +97,8 @@ let shipped: Validator | undefined;
 /** Validates a values object; returns one plain message per problem, naming the field. */
 export function valuesValidator(schema?: JsonSchema): Validator {
   if (!schema) return (shipped ??= valuesValidator(loadSchema()));
+  // Required here, not imported at the top: ajv is slow to load and only validation needs it.
+  const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   const validate = ajv.compile(publicSchema(schema));
   return (values) => (validate(values) ? [] : describeErrors(validate.errors ?? [], values, schema));
