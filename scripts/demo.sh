@@ -88,17 +88,28 @@ install() {
   helm upgrade --install "$release" charts/gitspace -n "$NS" "$@" --wait --timeout 15m
 }
 
-# port_forward NAME SVC LOCAL REMOTE: kubectl port-forward in the background on 127.0.0.1.
+# port_in_use PORT: something listens on 127.0.0.1:PORT.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# port_forward NAME SVC LOCAL REMOTE: kubectl port-forward in the background on
+# 127.0.0.1, on LOCAL, or on a free port kubectl picks when another program
+# holds LOCAL. Sets PF_PORT to the local port it listens on.
 port_forward() {
-  local name=$1 svc=$2 lport=$3 rport=$4 pidfile="$DEMO_DIR/port-forward-$1.pid"
+  local name=$1 svc=$2 lport=$3 rport=$4 pidfile="$DEMO_DIR/port-forward-$1.pid" log="$DEMO_DIR/port-forward-$1.log"
   stop_pid "$pidfile"
-  setsid kubectl --kubeconfig "$GITSPACE_KUBECONFIG" port-forward -n "$NS" "svc/$svc" --address 127.0.0.1 "$lport:$rport" >"$DEMO_DIR/port-forward-$name.log" 2>&1 </dev/null &
+  if port_in_use "$lport"; then
+    log_warn "127.0.0.1:$lport is taken by another program: kubectl picks a free port instead"
+    lport=""
+  fi
+  setsid kubectl --kubeconfig "$GITSPACE_KUBECONFIG" port-forward -n "$NS" "svc/$svc" --address 127.0.0.1 "$lport:$rport" >"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
+  PF_PORT=""
   for _ in $(seq 1 20); do
-    grep -q "Forwarding from 127.0.0.1:$lport" "$DEMO_DIR/port-forward-$name.log" 2>/dev/null && return 0
+    PF_PORT=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log" 2>/dev/null | head -n 1)
+    [[ -z "$PF_PORT" ]] || return 0
     sleep 1
   done
-  die "kubectl port-forward svc/$svc did not start (log: $DEMO_DIR/port-forward-$name.log)"
+  die "kubectl port-forward svc/$svc did not start (log: $log)"
 }
 
 main() {
@@ -144,7 +155,7 @@ main() {
   install "$RELEASE" -f "$DEMO_DIR/values.yaml" -f "$DEMO_DIR/overlay.yaml"
   kubectl get pods -n "$NS" -l "app.kubernetes.io/instance=$RELEASE"
   port_forward ide "$RELEASE-gitspace" "$IDE_LOCAL_PORT" 8089
-  local url="http://127.0.0.1:$IDE_LOCAL_PORT/?folder=/home/vscode/$REPO"
+  local url="http://127.0.0.1:$PF_PORT/?folder=/home/vscode/$REPO"
   curl -fsS -o /dev/null --retry 10 --retry-connrefused --retry-delay 1 "$url" ||
     die "the IDE does not answer at $url (log: $DEMO_DIR/port-forward-ide.log)"
 
@@ -164,7 +175,7 @@ main() {
     printf 'ssh:\n  authorizedKeysSecret: demo-ssh-keys\n' >>"$DEMO_DIR/overlay.yaml"
     install "$SSH_RELEASE" -f "$DEMO_DIR/values-ssh.yaml" -f "$DEMO_DIR/overlay.yaml"
     port_forward ssh "$SSH_RELEASE-gitspace" "$SSH_LOCAL_PORT" 8088
-    ssh_line="ssh -i $key -p $SSH_LOCAL_PORT -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no vscode@127.0.0.1"
+    ssh_line="ssh -i $key -p $PF_PORT -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no vscode@127.0.0.1"
   else
     ssh_line="(not installed: --no-ssh)"
   fi
