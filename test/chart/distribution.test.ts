@@ -4,7 +4,7 @@
 // back with --verify from the registry and from the HTTP chart repository, and refuses a
 // package changed after signing and a keyring without the signer's key.
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -166,6 +166,25 @@ describe('signed chart, OCI registry and HTTP repository', () => {
     const r = await helm(['pull', `oci://${registry}/charts/gitspace`, '--version', '0.1.0', '--plain-http', '--verify', '--keyring', other, '--destination', dest('pulled-other')]);
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toContain('openpgp: signature made by unknown entity');
+  });
+
+  it('registry.sh stop with a stale pid file (the pid now another process) leaves that process alone', async () => {
+    const dir = join(work, 'stale-registry');
+    mkdirSync(dir);
+    const other = execa('sleep', ['60'], { reject: false });
+    try {
+      writeFileSync(join(dir, 'registry.pid'), `${other.pid} /usr/bin/docker-registry 12345\n`);
+      const env = { GITSPACE_REGISTRY_DIR: dir };
+      expect((await script('registry.sh', ['stop'], env)).exitCode).toBe(0);
+      expect(other.exitCode).toBeNull();
+      expect(() => process.kill(other.pid!, 0)).not.toThrow();
+      expect(existsSync(join(dir, 'registry.pid'))).toBe(false);
+      const url = await script('registry.sh', ['url'], env);
+      expect(url.exitCode).toBe(1);
+      expect(String(url.stderr)).toContain(`no registry runs from ${dir}: start it with 'bash scripts/registry.sh start'`);
+    } finally {
+      other.kill();
+    }
   });
 
   it('bad input gets one error naming what to fix', async () => {
