@@ -11,7 +11,8 @@ root=$(cd "$here/.." && pwd)
 APT_PACKAGES=(docker.io containerd runc debootstrap shellcheck bats
   containernetworking-plugins yamllint busybox-static conntrack socat iptables
   ripgrep jq fcgiwrap apache2-utils openssh-client git curl ca-certificates
-  procps iproute2 util-linux e2fsprogs openssl python3)
+  procps iproute2 util-linux e2fsprogs openssl python3
+  docker-registry gnupg)
 
 install_apt() {
   local missing=() p

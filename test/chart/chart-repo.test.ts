@@ -1,5 +1,5 @@
-// The chart as users get it: scripts/package-chart.sh builds a chart repository (helm package +
-// helm repo index), served here over HTTP on 127.0.0.1; helm adds the repository with its own
+// The chart as users get it: scripts/package-chart.sh builds a chart repository (helm package
+// --sign + helm repo index), served here over HTTP on 127.0.0.1; helm adds the repository with its own
 // repository config and cache (the user's are never touched) and renders the chart from it.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -40,6 +40,8 @@ afterAll(() => new Promise<void>((ok) => (server ? server.close(() => ok()) : ok
 describe('chart repository', () => {
   it('package-chart.sh writes the packaged chart and an index naming it', async () => {
     expect(existsSync(join(out, 'gitspace-0.1.0.tgz'))).toBe(true);
+    // signed: distribution.test.ts checks what --verify makes of it
+    expect(existsSync(join(out, 'gitspace-0.1.0.tgz.prov'))).toBe(true);
     const index = parse((await execa('cat', [join(out, 'index.yaml')])).stdout);
     const [entry] = index.entries.gitspace;
     expect(entry).toMatchObject({ name: 'gitspace', version: '0.1.0', appVersion: '0.1.0', kubeVersion: '>=1.29.0-0', urls: ['gitspace-0.1.0.tgz'] });

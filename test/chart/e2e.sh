@@ -6,7 +6,9 @@
 # the image does not have, root,
 # layout legacy and its upgrade to home (pre-upgrade hook), containerEnv in login shells,
 # lifecycle hooks, a forwardPorts port reached through the Service, and the git identity from
-# values kept as the user changed it across a new pod. Everything runs in its own namespace, removed at the end.
+# values kept as the user changed it across a new pod, and the signed chart installed from an OCI
+# registry and a chart repository with --verify (e2e-dist.sh). Everything runs in its own
+# namespace, removed at the end.
 # Needs: the cluster up and the image loaded
 #   bash test/cluster/cluster.sh up && bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
 set -euo pipefail
@@ -161,6 +163,12 @@ main() {
   check "upgrade legacy -> home (pre-upgrade hook)" install old --set compat.layout=home
   check "helm test after the migration" helm_test old
   check "no migration Job left after success" bash -c "! kubectl -n $NS get job old-gitspace-migrate >/dev/null 2>&1"
+  drop old
+
+  # The published chart: signed, from an OCI registry and from a chart repository (its own script,
+  # runnable alone; here in this namespace).
+  check "install from oci:// and from helm repo add, --verify (test/chart/e2e-dist.sh)" \
+    env E2E_DIST_NS="$NS" bash "$here/e2e-dist.sh"
 
   printf '\nchart e2e: %d passed, %d failed%s\n' "$PASS" "${#FAILED[@]}" "${FAILED[*]:+ (${FAILED[*]})}" >&2
   [[ ${#FAILED[@]} -eq 0 ]]

@@ -16,7 +16,7 @@ export const cliPath = join(repoRoot, 'bin', 'gitspace-chart.js');
  */
 export const KUBE_VERSION = '1.31.0';
 
-function cacheDir(): string {
+export function cacheDir(): string {
   return process.env.GITSPACE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gitspace-chart');
 }
 
