@@ -83,6 +83,8 @@ function typeOf(prop: JsonSchema): string {
   if (prop.enum) return (prop.enum as unknown[]).map((v) => `\`${String(v)}\``).join(', ');
   if (prop.type) return Array.isArray(prop.type) ? prop.type.join(' \\| ') : prop.type;
   if (prop.$ref?.endsWith('lifecycleCommand')) return 'string \\| array \\| object';
+  const anyOf = prop.anyOf as JsonSchema[] | undefined;
+  if (anyOf?.every((s) => typeof s.type === 'string')) return anyOf.map((s) => s.type).join(' \\| ');
   return 'any';
 }
 

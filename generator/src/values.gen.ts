@@ -30,6 +30,19 @@ export interface Gitspace {
     userId?: string;
   };
   /**
+   * Whether the gitspace runs. false stops it as Docker Gitspace's stop does: the Deployment is scaled to 0 replicas and the volume (HOME), the Service, the ConfigMaps and your Secrets stay; true starts it again (a new pod: the setup steps, the IDE and postStartCommand run, postCreateCommand does not). `gitspace-chart stop|start RELEASE` sets it.
+   */
+  running?: boolean;
+  /**
+   * Reset, as Docker Gitspace's reset (container removed and created again on the same volume).
+   */
+  reset?: {
+    /**
+     * Change it to any new value to reset the gitspace: a new pod is rolled (pod annotation gitspace.reset.generation) and runs again what a new Docker container runs: postCreateCommand (once per generation: .gitspace/postCreate.done records the one it ran for) and the git identity (git.userName/userEmail written over the user's own). HOME and everything in it are kept. 0: never reset. `gitspace-chart reset RELEASE` increments it (and sets running: true, as a reset starts the gitspace).
+     */
+    generation?: number | string;
+  };
+  /**
    * The gitspace image: any devcontainer image with bash; code-server for vs_code_web, sshd for the SSH IDEs.
    */
   image?: {

@@ -5,7 +5,9 @@
 # current (gitspace) user, the way Docker Gitspace runs them:
 #   postCreateCommand/*  once per volume (marker $HOME/.gitspace/postCreate.done,
 #                        written after the hooks ran, so a start killed during
-#                        postCreate runs it again)
+#                        postCreate runs it again), and once more per reset:
+#                        the marker records GITSPACE_RESET_GENERATION (empty
+#                        or unset: 0), a new generation runs the hooks again
 #   postStartCommand/*   at every start
 # Each file holds one command, run as `/bin/sh -c "$content"` in
 # $HOME/$REPO_NAME. Files are taken in name order; files sharing a numeric
@@ -85,17 +87,22 @@ hooks_workdir() {
   fi
 }
 
-# run_post_create: postCreateCommand once per volume.
+# run_post_create: postCreateCommand once per volume and reset generation.
 run_post_create() {
-  local state marker
+  local state marker gen done_gen
   state=$(gitspace_state_dir "$HOME")
   marker="$state/postCreate.done"
+  gen=$(reset_generation)
   if [ -f "$marker" ]; then
-    log_info "postCreateCommand already ran on this volume ($(head -n 1 "$marker"))"
-    return 0
+    done_gen=$(marker_generation "$marker")
+    if [ "$done_gen" = "$gen" ]; then
+      log_info "postCreateCommand already ran on this volume ($(head -n 1 "$marker"), reset generation $gen)"
+      return 0
+    fi
+    _lifecycle_note "reset (generation $done_gen -> $gen): postCreateCommand runs again, as in a new Docker container"
   fi
   run_hook_dir "${GITSPACE_HOOKS_DIR:-/gitspace/hooks}/postCreateCommand" postCreateCommand "$(hooks_workdir)"
-  printf 'ran at %s\n' "$(_gs_ts)" | write_file_atomic "$marker" 0644
+  printf 'ran at %s\nreset generation %s\n' "$(_gs_ts)" "$gen" | write_file_atomic "$marker" 0644
 }
 
 # run_post_start: postStartCommand, every start.
