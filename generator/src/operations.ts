@@ -4,7 +4,7 @@
 //   stop    helm upgrade --set running=false: the Deployment at 0 replicas; PVC, Service,
 //           ConfigMaps and Secrets stay (Docker: docker stop, the container kept).
 //   start   helm upgrade --set running=true: a new pod (Docker: docker start; postStartCommand).
-//   reset   helm upgrade --set reset.generation=<next> --set running=true: a new pod that re-runs
+//   reset   helm upgrade --set reset.generation=<now> --set running=true: a new pod that re-runs
 //           postCreateCommand and the git identity; HOME kept (Docker: container removed and
 //           created again on the same volume).
 //   delete  helm uninstall; the PVC only with --delete-volume (Docker: the volume only when user
@@ -193,11 +193,15 @@ async function preflight(tools: Tool[]): Promise<void> {
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-/** The next reset generation: an integer (or a string of digits) + 1, anything else 1. */
-export function nextGeneration(current: unknown): number {
-  if (typeof current === 'number' && Number.isInteger(current) && current >= 0) return current + 1;
-  if (typeof current === 'string' && /^[0-9]{1,9}$/.test(current)) return Number(current) + 1;
-  return 1;
+/**
+ * The next reset generation: the current Unix time in seconds, or the current generation + 1 when
+ * that is larger. Never a value the release had before: a plain `helm upgrade -f values.yaml`
+ * sets the generation back to 0, and a "+1" from there could repeat a generation the volume's
+ * markers already recorded, and the reset would re-run nothing.
+ */
+export function nextGeneration(current: unknown, nowSeconds = Math.floor(Date.now() / 1000)): number {
+  const n = typeof current === 'number' ? current : typeof current === 'string' && /^[0-9]{1,15}$/.test(current) ? Number(current) : NaN;
+  return Number.isSafeInteger(n) && n >= nowSeconds ? n + 1 : nowSeconds;
 }
 
 export async function stop(release: string, opts: OpOptions): Promise<void> {
@@ -312,7 +316,7 @@ export function registerOperationCommands(program: Command): void {
     .description('start a stopped gitspace: a new pod, postStartCommand runs (running=true); --wait: until Ready')
     .action((release: string, opts: OpOptions) => start(release, opts));
   upgrading(program.command('reset').argument('<release>'))
-    .description("reset a gitspace as Docker's reset does: a new pod on the same HOME that re-runs postCreateCommand and the git identity (reset.generation + 1, running=true); --wait: until Ready")
+    .description("reset a gitspace as Docker's reset does: a new pod on the same HOME that re-runs postCreateCommand and the git identity (reset.generation = the Unix time, running=true); --wait: until Ready")
     .action((release: string, opts: OpOptions) => reset(release, opts));
   common(program.command('delete').argument('<release>'))
     .description('delete a gitspace (helm uninstall); the PVC (HOME) is kept unless --delete-volume; --wait: until its resources are gone')

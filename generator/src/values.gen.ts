@@ -38,7 +38,7 @@ export interface Gitspace {
    */
   reset?: {
     /**
-     * Change it to any new value to reset the gitspace: a new pod is rolled (pod annotation gitspace.reset.generation) and runs again what a new Docker container runs: postCreateCommand (once per generation: .gitspace/postCreate.done records the one it ran for) and the git identity (git.userName/userEmail written over the user's own). HOME and everything in it are kept. 0: never reset. `gitspace-chart reset RELEASE` increments it (and sets running: true, as a reset starts the gitspace).
+     * Set it to a value it never had to reset the gitspace: a new pod is rolled (pod annotation gitspace.reset.generation) and runs again what a new Docker container runs: postCreateCommand and the git identity (git.userName/userEmail written over the user's own), once per generation (.gitspace/postCreate.done and .gitspace/git-identity record the last one). HOME and everything in it are kept. 0 (the default) asks for no reset: going back to 0 (a values file without it) re-runs nothing. `gitspace-chart reset RELEASE` sets it to the current Unix time in seconds, never a value used before (and sets running: true).
      */
     generation?: number | string;
   };

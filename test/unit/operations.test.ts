@@ -166,17 +166,23 @@ describe('stop, start, reset', () => {
     expect(existsSync(join(repoRoot, 'pwned'))).toBe(false);
   });
 
-  it('reset: reset.generation + 1 and running=true', async () => {
+  it('reset: reset.generation = the Unix time (never a value used before) and running=true', async () => {
     setState({ 'values.json': JSON.stringify({ running: false, reset: { generation: 2 } }) });
+    const before = Math.floor(Date.now() / 1000);
     const r = await cli(['reset', 'ws', '-n', 'dev']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/^reset ws in namespace dev: reset\.generation 2 -> 3, a new pod runs postCreateCommand/);
+    const gen = Number(/reset\.generation 2 -> ([0-9]+),/.exec(r.stdout)?.[1]);
+    expect(gen).toBeGreaterThanOrEqual(before);
+    expect(gen).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(r.stdout).toMatch(/^reset ws in namespace dev: reset\.generation 2 -> [0-9]+, a new pod runs postCreateCommand/);
     expect(calls()).toContainEqual(['helm', 'get', 'values', 'ws', '--all', '--output', 'json', '--namespace', 'dev']);
-    expect(actions()).toEqual([upgradeOf(['reset.generation=3', 'running=true'])]);
+    expect(actions()).toEqual([upgradeOf([`reset.generation=${gen}`, 'running=true'])]);
   });
 
-  it('next generation: integers and digit strings + 1; other strings and nothing: 1', () => {
-    expect([nextGeneration(0), nextGeneration(41), nextGeneration('7'), nextGeneration('2026-01-31'), nextGeneration(undefined), nextGeneration(-3)]).toEqual([1, 42, 8, 1, 1, 1]);
+  it('next generation: the time, or the current one + 1 when that is later; strings and nothing: the time', () => {
+    const now = 1_800_000_000;
+    expect([0, 41, '7', '2026-01-31', undefined, -3].map((g) => nextGeneration(g, now))).toEqual([now, now, now, now, now, now]);
+    expect([now, now + 5, String(now)].map((g) => nextGeneration(g, now))).toEqual([now + 1, now + 6, now + 1]);
   });
 
   it('--chart replaces the bundled chart (and is required when the release runs another chart version)', async () => {

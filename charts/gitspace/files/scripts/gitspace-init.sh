@@ -158,15 +158,15 @@ check_remote_user() {
 }
 
 # git_identity_step: git.userName/userEmail written only when the user has none,
-# except once per reset generation (.gitspace/git-identity records the last
-# one): Docker's reset creates a new container whose clone step writes the
-# identity unconditionally, over the user's own.
+# except once per reset generation other than 0 (.gitspace/git-identity
+# records the last one): Docker's reset creates a new container whose clone
+# step writes the identity unconditionally, over the user's own.
 git_identity_step() {
   local gen done_gen=0 file
   gen=$(reset_generation)
   file="$(gitspace_state_dir "$HOME")/git-identity"
   [ ! -f "$file" ] || done_gen=$(marker_generation "$file")
-  if [ "$gen" = "$done_gen" ]; then
+  if [ "$gen" = 0 ] || [ "$gen" = "$done_gen" ]; then
     set_git_identity "${GIT_USER_NAME:-}" "${GIT_USER_EMAIL:-}"
     return 0
   fi

@@ -137,8 +137,9 @@ repo_name_from_url() {
 gitspace_state_dir() { printf '%s/.gitspace\n' "${1:-$HOME}"; }
 
 # reset_generation: GITSPACE_RESET_GENERATION (values reset.generation), 0 when
-# empty or unset (never reset). A new generation is a reset: what a new Docker
-# container runs (postCreateCommand, the git identity) runs once more.
+# empty or unset. A generation other than 0 and other than the one a marker
+# recorded is a reset: what a new Docker container runs (postCreateCommand, the
+# git identity) runs once more. 0 asks for no reset, whatever a marker says.
 reset_generation() {
   local g=${GITSPACE_RESET_GENERATION:-0}
   [[ "$g" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ ]] || die "GITSPACE_RESET_GENERATION: $(q "$g") is not a reset generation (letters, digits, . _ -; from values reset.generation)"

@@ -6,8 +6,9 @@
 #   postCreateCommand/*  once per volume (marker $HOME/.gitspace/postCreate.done,
 #                        written after the hooks ran, so a start killed during
 #                        postCreate runs it again), and once more per reset:
-#                        the marker records GITSPACE_RESET_GENERATION (empty
-#                        or unset: 0), a new generation runs the hooks again
+#                        the marker records GITSPACE_RESET_GENERATION; one
+#                        other than the marker's runs the hooks again (0,
+#                        empty or unset: no reset asked, never a re-run)
 #   postStartCommand/*   at every start
 # Each file holds one command, run as `/bin/sh -c "$content"` in
 # $HOME/$REPO_NAME. Files are taken in name order; files sharing a numeric
@@ -95,8 +96,9 @@ run_post_create() {
   gen=$(reset_generation)
   if [ -f "$marker" ]; then
     done_gen=$(marker_generation "$marker")
-    if [ "$done_gen" = "$gen" ]; then
-      log_info "postCreateCommand already ran on this volume ($(head -n 1 "$marker"), reset generation $gen)"
+    # 0 asks for no reset (a values file without reset.generation goes back to it): never a re-run.
+    if [ "$gen" = 0 ] || [ "$done_gen" = "$gen" ]; then
+      log_info "postCreateCommand already ran on this volume ($(head -n 1 "$marker"), reset generation $done_gen)"
       return 0
     fi
     _lifecycle_note "reset (generation $done_gen -> $gen): postCreateCommand runs again, as in a new Docker container"
