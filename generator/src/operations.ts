@@ -261,7 +261,7 @@ async function deletePvc(ctx: Ctx, ns: string | undefined, name: string): Promis
 
 export async function deleteGitspace(release: string, opts: OpOptions): Promise<void> {
   const ctx = context(release, opts);
-  await preflight(opts.deleteVolume ? ['helm', 'kubectl'] : ['helm']);
+  await preflight(opts.deleteVolume || opts.wait ? ['helm', 'kubectl'] : ['helm']);
   const rel = await findRelease(ctx);
   if (!rel) {
     if (!opts.deleteVolume) throw new UserError(`RELEASE: no release ${q(ctx.release)} in ${where(ctx)}; 'helm list -A' lists every release`);
@@ -283,6 +283,11 @@ export async function deleteGitspace(release: string, opts: OpOptions): Promise<
   const wait = opts.wait ? ['--wait', `--timeout=${ctx.timeoutMs / 1000}s`] : [];
   await must('helm', ['uninstall', rel.name, ...kube(ctx, rel.namespace), ...wait], `helm uninstall ${rel.name}`);
   say(`deleted ${rel.name} in namespace ${rel.namespace} (helm uninstall)`);
+  if (opts.wait) {
+    // helm's --wait ends when the Deployment is gone; its pod is garbage-collected after that.
+    await waitNoPod(ctx, rel.namespace, facts);
+    say('no gitspace pod left');
+  }
   if (!facts.claim) return;
   if (opts.deleteVolume) {
     await deletePvc(ctx, rel.namespace, facts.claim);
@@ -319,7 +324,7 @@ export function registerOperationCommands(program: Command): void {
     .description("reset a gitspace as Docker's reset does: a new pod on the same HOME that re-runs postCreateCommand and the git identity (reset.generation = the Unix time, running=true); --wait: until Ready")
     .action((release: string, opts: OpOptions) => reset(release, opts));
   common(program.command('delete').argument('<release>'))
-    .description('delete a gitspace (helm uninstall); the PVC (HOME) is kept unless --delete-volume; --wait: until its resources are gone')
+    .description('delete a gitspace (helm uninstall); the PVC (HOME) is kept unless --delete-volume; --wait: until its resources and pod are gone')
     .option('--delete-volume', "also delete the PVC (HOME's data), naming it; works after a plain delete too")
     .action((release: string, opts: OpOptions) => deleteGitspace(release, opts));
 }

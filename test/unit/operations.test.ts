@@ -222,14 +222,17 @@ describe('delete', () => {
     expect(r.stdout).toMatch(/PVC ws-gitspace deleted by helm uninstall \(persistence\.keepOnUninstall: false\)\n$/);
   });
 
-  it('--delete-volume --wait: helm uninstall --wait, then the PVC named in the Deployment is deleted and named', async () => {
+  it('--delete-volume --wait: helm uninstall --wait, no pod left, then the PVC named in the Deployment is deleted and named', async () => {
+    setState({ 'pods.1': 'pod/ws-gitspace-abc\n' });
     const r = await cli(['delete', 'ws', '-n', 'dev', '--delete-volume', '--wait', '--timeout', '1m']);
     expect(r.exitCode).toBe(0);
     expect(actions()).toEqual([
       ['helm', 'uninstall', 'ws', '--namespace', 'dev', '--wait', '--timeout=60s'],
+      ['kubectl', 'get', 'pods', '--selector', 'app.kubernetes.io/name=gitspace,app.kubernetes.io/instance=ws,app.kubernetes.io/component=gitspace', '--output', 'name', '--namespace', 'dev'],
+      ['kubectl', 'get', 'pods', '--selector', 'app.kubernetes.io/name=gitspace,app.kubernetes.io/instance=ws,app.kubernetes.io/component=gitspace', '--output', 'name', '--namespace', 'dev'],
       ['kubectl', 'delete', 'persistentvolumeclaim', 'ws-gitspace', '--ignore-not-found', '--wait=true', '--timeout=60s', '--namespace', 'dev'],
     ]);
-    expect(r.stdout).toMatch(/\ndeleted PVC ws-gitspace \(HOME\): its data is gone\n$/);
+    expect(r.stdout).toMatch(/\nno gitspace pod left\ndeleted PVC ws-gitspace \(HOME\): its data is gone\n$/);
   });
 
   it('existingClaim: kept and said to be the user\'s; --delete-volume deletes that claim', async () => {
