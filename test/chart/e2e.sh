@@ -6,7 +6,8 @@
 # the image does not have, root,
 # layout legacy and its upgrade to home (pre-upgrade hook), containerEnv in login shells,
 # lifecycle hooks, a forwardPorts port reached through the Service, and the git identity from
-# values kept as the user changed it across a new pod. Everything runs in its own namespace, removed at the end.
+# values kept as the user changed it across a new pod, and gitspace-chart stop/start/reset/delete
+# (test/chart/operations.sh). Everything runs in its own namespace, removed at the end.
 # Needs: the cluster up and the image loaded
 #   bash test/cluster/cluster.sh up && bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
 set -euo pipefail
@@ -161,6 +162,11 @@ main() {
   check "upgrade legacy -> home (pre-upgrade hook)" install old --set compat.layout=home
   check "helm test after the migration" helm_test old
   check "no migration Job left after success" bash -c "! kubectl -n $NS get job old-gitspace-migrate >/dev/null 2>&1"
+  drop old
+
+  # --- stop, start, reset, delete: gitspace-chart's operations (test/chart/operations.sh, its own
+  # release in this namespace; its steps are printed when it fails) ---
+  check "gitspace-chart stop, start, reset, delete (test/chart/operations.sh)" bash "$here/operations.sh" "$NS"
 
   printf '\nchart e2e: %d passed, %d failed%s\n' "$PASS" "${#FAILED[@]}" "${FAILED[*]:+ (${FAILED[*]})}" >&2
   [[ ${#FAILED[@]} -eq 0 ]]
