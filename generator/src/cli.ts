@@ -50,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     // A module that fails to load is a bug: reported as one, never as "unknown command".
     const { registerModelCommands } = await import('./commands.ts');
     registerModelCommands(program);
+    (await import('./operations.ts')).registerOperationCommands(program);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {

@@ -89,6 +89,8 @@ function typeOf(prop: JsonSchema): string {
   if (prop.enum) return (prop.enum as unknown[]).map((v) => `\`${String(v)}\``).join(', ');
   if (prop.type) return Array.isArray(prop.type) ? prop.type.join(' \\| ') : prop.type;
   if (prop.$ref?.endsWith('lifecycleCommand')) return 'string \\| array \\| object';
+  const anyOf = prop.anyOf as JsonSchema[] | undefined;
+  if (anyOf?.every((s) => typeof s.type === 'string')) return anyOf.map((s) => s.type).join(' \\| ');
   return 'any';
 }
 
@@ -121,6 +123,23 @@ export function chartReadme(schema: JsonSchema): string {
     '$ gitspace-chart values --repo-url https://git.example.com/acme/app.git --image gitspace-chart/gitspace:0.1.0 -o my-values.yaml',
     '$ helm install my-gitspace gitspace -f my-values.yaml',
     '```',
+    '',
+    '## Stop, start, reset, delete',
+    '',
+    "Docker Gitspace's operations on a release (docs/chart.md has what each one re-runs):",
+    '',
+    '```console',
+    '$ gitspace-chart stop my-gitspace -n dev --wait     # running=false: no pod; HOME (the PVC), Service, ConfigMaps, Secrets kept',
+    '$ gitspace-chart start my-gitspace -n dev --wait    # running=true: a new pod; postStartCommand runs, postCreateCommand does not',
+    '$ gitspace-chart reset my-gitspace -n dev --wait    # reset.generation=now: a new pod runs postCreateCommand and writes the git identity again; HOME kept',
+    '$ gitspace-chart delete my-gitspace -n dev          # helm uninstall; the PVC stays (helm.sh/resource-policy: keep)',
+    '$ gitspace-chart delete my-gitspace -n dev --delete-volume   # and the PVC, named: HOME is gone',
+    '```',
+    '',
+    'The same with helm: `helm upgrade my-gitspace gitspace -n dev --reset-then-reuse-values --set running=false` (or',
+    '`running=true`, or `reset.generation=N` with an N it never had), `helm uninstall my-gitspace -n dev`, then',
+    '`kubectl -n dev delete pvc my-gitspace-gitspace` to drop the data. `persistence.keepOnUninstall: false` lets',
+    '`helm uninstall` delete the PVC as well.',
     '',
     '## IDE types (Docker Gitspace defaults)',
     '',

@@ -30,6 +30,19 @@ export interface Gitspace {
     userId: string;
   };
   /**
+   * Whether the gitspace runs. false stops it as Docker Gitspace's stop does: the Deployment is scaled to 0 replicas and the volume (HOME), the Service, the ConfigMaps and your Secrets stay; true starts it again (a new pod: the setup steps, the IDE and postStartCommand run, postCreateCommand does not). `gitspace-chart stop|start RELEASE` sets it.
+   */
+  running: boolean;
+  /**
+   * Reset, as Docker Gitspace's reset (container removed and created again on the same volume).
+   */
+  reset: {
+    /**
+     * Set it to a value it never had to reset the gitspace: a new pod is rolled (pod annotation gitspace.reset.generation) and runs again what a new Docker container runs: postCreateCommand and the git identity (git.userName/userEmail written over the user's own), once per generation (.gitspace/postCreate.done and .gitspace/git-identity record the last one). HOME and everything in it are kept. 0 (the default) asks for no reset: going back to 0 (a values file without it) re-runs nothing. `gitspace-chart reset RELEASE` sets it to the current Unix time in seconds, never a value used before (and sets running: true).
+     */
+    generation: number | string;
+  };
+  /**
    * The gitspace image: any devcontainer image with bash; code-server for vs_code_web, sshd for the SSH IDEs.
    */
   image: {
@@ -370,6 +383,10 @@ export const gitspaceDefaults: Gitspace = {
     "id": "",
     "spacePath": "",
     "userId": ""
+  },
+  "running": true,
+  "reset": {
+    "generation": 0
   },
   "image": {
     "repository": "gitspace-chart/gitspace",

@@ -81,6 +81,25 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
   assert_eq "$(docker exec -u dev "$c" git config --global user.name)" Mine
 }
 
+@test "reset: a new GITSPACE_RESET_GENERATION writes the identity over the user's own, once per generation; 0 never" {
+  local c
+  c=$(user_ctr)
+  setup_as_user "$c" -e GIT_USER_NAME="From Values" -e GIT_USER_EMAIL=v@example.invalid
+  docker exec -u dev -e HOME=/home/dev "$c" git config --global user.name "Mine"
+  run setup_as_user "$c" -e GIT_USER_NAME="From Values" -e GITSPACE_RESET_GENERATION=1
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "reset (generation 0 -> 1)"
+  assert_eq "$(docker exec -u dev "$c" git config --global user.name)" "From Values"
+  assert_eq "$(docker exec -u dev "$c" cat /home/dev/.gitspace/git-identity)" "reset generation 1"
+  # the same generation again (a pod restart after the reset): the user's own change stays
+  docker exec -u dev -e HOME=/home/dev "$c" git config --global user.name "Mine again"
+  setup_as_user "$c" -e GIT_USER_NAME="From Values" -e GITSPACE_RESET_GENERATION=1
+  assert_eq "$(docker exec -u dev "$c" git config --global user.name)" "Mine again"
+  # back to 0 (no reset asked): nothing overwritten
+  setup_as_user "$c" -e GIT_USER_NAME="From Values" -e GITSPACE_RESET_GENERATION=0
+  assert_eq "$(docker exec -u dev "$c" git config --global user.name)" "Mine again"
+}
+
 @test "a repo with its own devcontainer.json keeps it; branch is honoured" {
   local c
   c=$(user_ctr)

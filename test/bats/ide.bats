@@ -92,3 +92,29 @@ ENVU=(-e HOME=/home/vscode -e GITSPACE_USER=vscode)
   [ "$status" -ne 0 ]
   assert_contains "$output" "never as root"
 }
+
+@test "hooks: a new reset generation runs postCreate once more, the marker records it; 0 never re-runs" {
+  local c h="$BATS_TEST_TMPDIR/hooks"
+  mkdir -p "$h/postCreateCommand"
+  echo 'echo x >>"$HOME/created"' >"$h/postCreateCommand/00-command"
+  c=$(ctr_start "$IMG_GITSPACE" --user vscode -v "$h:/gitspace/hooks:ro")
+  local run_pc=(docker exec -u vscode "${ENVU[@]}" -e GITSPACE_HOOKS_DIR=/gitspace/hooks)
+  "${run_pc[@]}" "$c" "$SCRIPTS/lifecycle.sh" postCreate
+  # a marker written before resets existed (no generation line) counts as generation 0
+  docker exec -u vscode "$c" sh -c 'echo "ran at before" >/home/vscode/.gitspace/postCreate.done'
+  run "${run_pc[@]}" "$c" "$SCRIPTS/lifecycle.sh" postCreate
+  assert_contains "$output" "postCreateCommand already ran"
+  run "${run_pc[@]}" -e GITSPACE_RESET_GENERATION=1 "$c" "$SCRIPTS/lifecycle.sh" postCreate
+  assert_contains "$output" "reset (generation 0 -> 1): postCreateCommand runs again"
+  "${run_pc[@]}" -e GITSPACE_RESET_GENERATION=1 "$c" "$SCRIPTS/lifecycle.sh" postCreate
+  assert_eq "$(docker exec "$c" cat /home/vscode/created)" $'x\nx'
+  assert_eq "$(docker exec "$c" sed -n 2p /home/vscode/.gitspace/postCreate.done)" "reset generation 1"
+  # back to 0 (a values file without reset.generation): no reset asked, the marker stays at 1
+  run "${run_pc[@]}" -e GITSPACE_RESET_GENERATION=0 "$c" "$SCRIPTS/lifecycle.sh" postCreate
+  assert_contains "$output" "postCreateCommand already ran"
+  assert_eq "$(docker exec "$c" cat /home/vscode/created)" $'x\nx'
+  assert_eq "$(docker exec "$c" sed -n 2p /home/vscode/.gitspace/postCreate.done)" "reset generation 1"
+  run "${run_pc[@]}" -e GITSPACE_RESET_GENERATION='a b' "$c" "$SCRIPTS/lifecycle.sh" postCreate
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "GITSPACE_RESET_GENERATION:"
+}

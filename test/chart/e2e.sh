@@ -6,9 +6,10 @@
 # the image does not have, root,
 # layout legacy and its upgrade to home (pre-upgrade hook), containerEnv in login shells,
 # lifecycle hooks, a forwardPorts port reached through the Service, and the git identity from
-# values kept as the user changed it across a new pod, and the signed chart installed from an OCI
-# registry and a chart repository with --verify (e2e-dist.sh). Everything runs in its own
-# namespace, removed at the end.
+# values kept as the user changed it across a new pod, the signed chart installed from an OCI
+# registry and a chart repository with --verify (e2e-dist.sh), and gitspace-chart
+# stop/start/reset/delete (test/chart/operations.sh). Everything runs in its own namespace, removed
+# at the end.
 # Needs: the cluster up and the image loaded
 #   bash test/cluster/cluster.sh up && bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
 set -euo pipefail
@@ -169,6 +170,10 @@ main() {
   # runnable alone; here in this namespace).
   check "install from oci:// and from helm repo add, --verify (test/chart/e2e-dist.sh)" \
     env E2E_DIST_NS="$NS" bash "$here/e2e-dist.sh"
+
+  # --- stop, start, reset, delete: gitspace-chart's operations (test/chart/operations.sh, its own
+  # release in this namespace; its steps are printed when it fails) ---
+  check "gitspace-chart stop, start, reset, delete (test/chart/operations.sh)" bash "$here/operations.sh" "$NS"
 
   printf '\nchart e2e: %d passed, %d failed%s\n' "$PASS" "${#FAILED[@]}" "${FAILED[*]:+ (${FAILED[*]})}" >&2
   [[ ${#FAILED[@]} -eq 0 ]]

@@ -54,6 +54,19 @@ app.kubernetes.io/part-of: gitspace
 {{- printf "%s:%s" .Values.image.repository .Values.image.tag -}}
 {{- end -}}
 
+{{/* Empty when running is false (stopped: 0 replicas), else "true". A release whose values predate
+`running` (helm upgrade --reuse-values from an older chart) has none: it runs. */}}
+{{- define "gitspace.running" -}}
+{{- if not (and (kindIs "bool" .Values.running) (not .Values.running)) }}true{{ end -}}
+{{- end -}}
+
+{{/* reset.generation as text, "0" (never reset) when unset. Numbers from a values file reach the
+template as float64: int64 keeps 12345678 from printing as 1.2345678e+07. */}}
+{{- define "gitspace.resetGeneration" -}}
+{{- $g := dig "generation" 0 (default dict .Values.reset) -}}
+{{- if kindIs "string" $g }}{{ $g }}{{ else }}{{ int64 $g }}{{ end -}}
+{{- end -}}
+
 {{- define "gitspace.claimName" -}}
 {{- default (include "gitspace.fullname" .) .Values.persistence.existingClaim -}}
 {{- end -}}

@@ -94,14 +94,15 @@ ensure_safe_directory() {
   fi
 }
 
-# set_git_identity NAME EMAIL: user.name/user.email only when the user has none.
+# set_git_identity NAME EMAIL [force]: user.name/user.email only when the user
+# has none; with force (a reset), over the user's own, as Docker's clone step does.
 set_git_identity() {
-  local name=${1:-} email=${2:-}
-  if [ -n "$name" ] && [ -z "$(git config --global user.name 2>/dev/null || true)" ]; then
+  local name=${1:-} email=${2:-} force=${3:-}
+  if [ -n "$name" ] && { [ "$force" = force ] || [ -z "$(git config --global user.name 2>/dev/null || true)" ]; }; then
     git config --global user.name "$name"
     log_info "git user.name set"
   fi
-  if [ -n "$email" ] && [ -z "$(git config --global user.email 2>/dev/null || true)" ]; then
+  if [ -n "$email" ] && { [ "$force" = force ] || [ -z "$(git config --global user.email 2>/dev/null || true)" ]; }; then
     git config --global user.email "$email"
     log_info "git user.email set"
   fi

@@ -182,6 +182,24 @@ check_devcontainer_user() {
   die "$(q "$file") has $(user_fields_text "$remote" "$container"), but this gitspace was rendered from $(user_fields_text "${GITSPACE_DEVCONTAINER_REMOTE_USER:-}" "${GITSPACE_DEVCONTAINER_CONTAINER_USER:-}") (remote user $(q "${GITSPACE_EXPECT_REMOTE_USER:-}")): re-render the values with 'gitspace-chart values' (it reads devcontainer.json) and 'helm upgrade' the release"
 }
 
+# git_identity_step: git.userName/userEmail written only when the user has none,
+# except once per reset generation other than 0 (.gitspace/git-identity
+# records the last one): Docker's reset creates a new container whose clone
+# step writes the identity unconditionally, over the user's own.
+git_identity_step() {
+  local gen done_gen=0 file
+  gen=$(reset_generation)
+  file="$(gitspace_state_dir "$HOME")/git-identity"
+  [ ! -f "$file" ] || done_gen=$(marker_generation "$file")
+  if [ "$gen" = 0 ] || [ "$gen" = "$done_gen" ]; then
+    set_git_identity "${GIT_USER_NAME:-}" "${GIT_USER_EMAIL:-}"
+    return 0
+  fi
+  log_info "reset (generation $done_gen -> $gen): git identity from values written again, as Docker's reset does"
+  set_git_identity "${GIT_USER_NAME:-}" "${GIT_USER_EMAIL:-}" force
+  printf 'reset generation %s\n' "$gen" | write_file_atomic "$file" 0644
+}
+
 # cmd_user_setup: the `clone` init container, and Docker's clone step.
 cmd_user_setup() {
   require_env HOME
@@ -191,7 +209,7 @@ cmd_user_setup() {
   fi
   cd "$HOME"
   mkdir -p "$(gitspace_state_dir "$HOME")"
-  set_git_identity "${GIT_USER_NAME:-}" "${GIT_USER_EMAIL:-}"
+  git_identity_step
   if [ -z "${REPO_URL:-}" ]; then
     log_info "REPO_URL is empty: nothing to clone"
     return 0

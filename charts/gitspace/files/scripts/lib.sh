@@ -136,6 +136,24 @@ repo_name_from_url() {
 # gitspace_state_dir: where the gitspace keeps its own state on the volume.
 gitspace_state_dir() { printf '%s/.gitspace\n' "${1:-$HOME}"; }
 
+# reset_generation: GITSPACE_RESET_GENERATION (values reset.generation), 0 when
+# empty or unset. A generation other than 0 and other than the one a marker
+# recorded is a reset: what a new Docker container runs (postCreateCommand, the
+# git identity) runs once more. 0 asks for no reset, whatever a marker says.
+reset_generation() {
+  local g=${GITSPACE_RESET_GENERATION:-0}
+  [[ "$g" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ ]] || die "GITSPACE_RESET_GENERATION: $(q "$g") is not a reset generation (letters, digits, . _ -; from values reset.generation)"
+  printf '%s\n' "$g"
+}
+
+# marker_generation FILE: the reset generation a marker was written for (a
+# marker from before resets existed has none: 0).
+marker_generation() {
+  local g
+  g=$(sed -n 's/^reset generation //p' "$1" | head -n 1)
+  printf '%s\n' "${g:-0}"
+}
+
 # write_file_atomic PATH MODE: stdin to PATH via a temp file and rename, so a
 # crash never leaves a half-written file.
 write_file_atomic() {

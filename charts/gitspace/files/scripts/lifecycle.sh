@@ -5,7 +5,10 @@
 # current (gitspace) user, the way Docker Gitspace runs them:
 #   postCreateCommand/*  once per volume (marker $HOME/.gitspace/postCreate.done,
 #                        written after the hooks ran, so a start killed during
-#                        postCreate runs it again)
+#                        postCreate runs it again), and once more per reset:
+#                        the marker records GITSPACE_RESET_GENERATION; one
+#                        other than the marker's runs the hooks again (0,
+#                        empty or unset: no reset asked, never a re-run)
 #   postStartCommand/*   at every start
 # Each file holds one command, run as `/bin/sh -c "$content"` in
 # $HOME/$REPO_NAME. Files are taken in name order; files sharing a numeric
@@ -85,17 +88,23 @@ hooks_workdir() {
   fi
 }
 
-# run_post_create: postCreateCommand once per volume.
+# run_post_create: postCreateCommand once per volume and reset generation.
 run_post_create() {
-  local state marker
+  local state marker gen done_gen
   state=$(gitspace_state_dir "$HOME")
   marker="$state/postCreate.done"
+  gen=$(reset_generation)
   if [ -f "$marker" ]; then
-    log_info "postCreateCommand already ran on this volume ($(head -n 1 "$marker"))"
-    return 0
+    done_gen=$(marker_generation "$marker")
+    # 0 asks for no reset (a values file without reset.generation goes back to it): never a re-run.
+    if [ "$gen" = 0 ] || [ "$done_gen" = "$gen" ]; then
+      log_info "postCreateCommand already ran on this volume ($(head -n 1 "$marker"), reset generation $done_gen)"
+      return 0
+    fi
+    _lifecycle_note "reset (generation $done_gen -> $gen): postCreateCommand runs again, as in a new Docker container"
   fi
   run_hook_dir "${GITSPACE_HOOKS_DIR:-/gitspace/hooks}/postCreateCommand" postCreateCommand "$(hooks_workdir)"
-  printf 'ran at %s\n' "$(_gs_ts)" | write_file_atomic "$marker" 0644
+  printf 'ran at %s\nreset generation %s\n' "$(_gs_ts)" "$gen" | write_file_atomic "$marker" 0644
 }
 
 # run_post_start: postStartCommand, every start.
