@@ -28,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { registerModelCommands } = await import('./commands.ts').catch(() => ({ registerModelCommands: undefined }));
     registerModelCommands?.(program);
+    (await import('./rescue.ts')).registerRescueCommands(program);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
