@@ -336,6 +336,38 @@ trap 'exit 0' TERM INT
 while :; do sleep 3600 & wait $!; done
 {{- end -}}
 
+{{/* A size as the chart takes it (N Mi|Gi|Ti) in MiB; 0 for anything else. */}}
+{{- define "gitspace.sizeMi" -}}
+{{- $m := regexFind "^[0-9]+(Mi|Gi|Ti)$" (toString .) -}}
+{{- if $m -}}
+{{- $n := regexFind "^[0-9]+" $m | int -}}
+{{- if hasSuffix "Ti" $m -}}{{ mul $n 1048576 }}{{- else if hasSuffix "Gi" $m -}}{{ mul $n 1024 }}{{- else -}}{{ $n }}{{- end -}}
+{{- else -}}0{{- end -}}
+{{- end -}}
+
+{{/*
+persistence.size against the release's existing claim (ctx, pvc from lookup; nothing to compare on
+install or with helm template): growing needs a StorageClass with allowVolumeExpansion (else the
+API server refuses the claim half-way through the upgrade), and a claim never shrinks. Each refusal
+names the field, the sizes and the way out; nothing is applied.
+*/}}
+{{- define "gitspace.checkResize" -}}
+{{- $want := .ctx.Values.persistence.size -}}
+{{- $have := toString .pvc.spec.resources.requests.storage -}}
+{{- $wm := include "gitspace.sizeMi" $want | int -}}
+{{- $hm := include "gitspace.sizeMi" $have | int -}}
+{{- if and $hm (gt $wm $hm) -}}
+{{- $scName := default "" .pvc.spec.storageClassName -}}
+{{- $sc := dict -}}
+{{- if $scName }}{{ $sc = lookup "storage.k8s.io/v1" "StorageClass" "" $scName }}{{ end -}}
+{{- if not (and $scName $sc.allowVolumeExpansion) -}}
+{{- fail (printf "persistence.size: the claim %s cannot grow from %s to %s: StorageClass %s does not allow volume expansion (allowVolumeExpansion is not true); nothing was changed. Keep persistence.size at %s, or copy the data to a bigger volume (docs/chart.md, When the volume is full)" .pvc.metadata.name $have $want (default "(none)" $scName) $have) -}}
+{{- end -}}
+{{- else if and $hm (lt $wm $hm) -}}
+{{- fail (printf "persistence.size: %s is smaller than the claim %s (%s); a volume never shrinks: keep persistence.size at %s" $want .pvc.metadata.name $have $have) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Test pods: Pod Security restricted; as the gitspace user unless that is root (then 65534). */}}
 {{- define "gitspace.testSecurityContext" -}}
 {{- $uid := int .Values.user.uid | default 65534 -}}
