@@ -311,3 +311,21 @@ PREP_ENV=(-e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e H
   docker exec "$c" test -f /home/vscode/.gitspace/postCreate.done
   assert_eq "$(docker exec "$c" cat /home/vscode/pc-count)" $'ran\nran' "postCreate runs"
 }
+
+@test "migration of a full legacy volume: clear error, no plan left behind, nothing moved; freed, the next start migrates" {
+  local c
+  c=$(ctr_start "$IMG_GITSPACE" --tmpfs /gitspace/volume:size=8m)
+  docker exec -u 0 "$c" sh -c 'mkdir -p /gitspace/volume/app && cd /gitspace/volume/app && git init -q && echo hi >README && chown -R 1000:1000 /gitspace/volume'
+  fill "$c" /gitspace/volume
+  run docker exec -u 0 "${PREP_ENV[@]}" -e REPO_NAME=app "$c" "$SCRIPTS/gitspace-init.sh" prepare
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "detected layout legacy-root"
+  assert_contains "$output" "migration: planning failed (above): the volume is full (0 bytes free at /gitspace/volume)"
+  assert_eq "$(docker exec "$c" ls -A /gitspace/volume/.gitspace)" "" "what the failed migration left in .gitspace"
+  docker exec "$c" test -f /gitspace/volume/app/README
+  docker exec -u 0 "$c" rm /gitspace/volume/filler
+  run docker exec -u 0 "${PREP_ENV[@]}" -e REPO_NAME=app "$c" "$SCRIPTS/gitspace-init.sh" prepare
+  [ "$status" -eq 0 ]
+  assert_eq "$(docker exec "$c" cat /gitspace/volume/.gitspace/layout)" "home 1"
+  docker exec "$c" test -f /gitspace/volume/app/README
+}
