@@ -81,7 +81,10 @@ wait_cluster_up() {
 # README's main job, end to end, checked as a user would use what it prints.
 stage_demo() { bash test/demo/run.sh; }
 stage_e2e() {
-  bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0 && bash test/chart/e2e.sh
+  bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
+  bash test/chart/e2e.sh
+  # A gitspace on a full volume restarts to a working IDE (its own small PV and namespace).
+  bash test/chart/full-volume.sh
 }
 stage_security() { bash test/security/run.sh; }
 stage_parity() { bash scripts/parity.sh; }

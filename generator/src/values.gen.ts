@@ -338,6 +338,10 @@ export interface Gitspace {
     enabled: boolean;
   };
   /**
+   * Rescue mode: no init steps, no IDE; the gitspace container only sleeps, as the user with the volume at HOME, so `kubectl exec -it deploy/RELEASE-gitspace -c gitspace -- bash` can free space or copy data out of a full volume. `gitspace-chart rescue RELEASE [--off]` switches it (docs/chart.md, When the volume is full).
+   */
+  rescue: boolean;
+  /**
    * Mount a service-account token into the pod. Off: the gitspace needs no API access.
    */
   automountServiceAccountToken: boolean;
@@ -463,6 +467,7 @@ export const gitspaceDefaults: Gitspace = {
   "networkPolicy": {
     "enabled": false
   },
+  "rescue": false,
   "automountServiceAccountToken": false,
   "resources": {
     "requests": {

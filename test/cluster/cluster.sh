@@ -9,6 +9,8 @@
 #   cluster.sh status             exit 0 only if every daemon runs and the node is Ready
 #   cluster.sh load-image IMG:TAG make a docker-built image usable by pods
 #   cluster.sh pv-recycle         wipe Released pool PVs and make them Available now
+#   cluster.sh small-pv NAME SIZE a PV of SIZE (16Mi..4096Mi), StorageClass local-small
+#   cluster.sh small-pv-delete NAME  remove it (PV, mount, disk image)
 #   cluster.sh reset              down, then forget all cluster state (etcd, PVs);
 #                                 binaries and images stay cached
 #   cluster.sh kubeconfig         print the kubeconfig path
@@ -167,8 +169,10 @@ main() {
       for img in "$@"; do load_image "$img"; done
       ;;
     pv-recycle) pv_recycle_once ;;
+    small-pv) (($# == 2)) || die "usage: cluster.sh small-pv NAME SIZE"; small_pv_create "$1" "$2" ;;
+    small-pv-delete) (($# == 1)) || die "usage: cluster.sh small-pv-delete NAME"; small_pv_delete "$1" ;;
     _pv-recycler) pv_recycler_loop ;;
-    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 

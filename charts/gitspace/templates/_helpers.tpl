@@ -83,6 +83,7 @@ template as float64: int64 keeps 12345678 from printing as 1.2345678e+07. */}}
 {{- define "gitspace.sshDir" -}}/gitspace/ssh{{- end -}}
 {{- define "gitspace.idePasswordDir" -}}/gitspace/ide{{- end -}}
 {{- define "gitspace.credentialsDir" -}}/gitspace/git-credentials{{- end -}}
+{{- define "gitspace.runDir" -}}/gitspace/run{{- end -}}
 
 {{/*
 Where the main container mounts the volume and starts: HOME (layout home, as Docker Gitspace), or
@@ -107,7 +108,7 @@ Where the main container mounts the volume and starts: HOME (layout home, as Doc
 
 {{/* "true" when the pre-upgrade migration hook is rendered (see docs/chart.md, Migration hook). */}}
 {{- define "gitspace.migrationHook" -}}
-{{- if and .Values.compat.migrateOnUpgrade (eq .Values.compat.layout "home") (ne .Values.persistence.accessMode "ReadWriteOncePod") -}}true{{- end -}}
+{{- if and .Values.compat.migrateOnUpgrade (eq .Values.compat.layout "home") (ne .Values.persistence.accessMode "ReadWriteOncePod") (not .Values.rescue) -}}true{{- end -}}
 {{- end -}}
 
 {{/* Service/container ports: the IDE port, then forwardPorts (same numbers, IDE port not repeated). */}}
@@ -310,14 +311,64 @@ deployment.yaml, so `helm template`/`install` stop before anything is created.
 
 {{/*
 postStart report of the main container, $0 = the volume's mount point: what the container really
-got, read back by the helm test pod from the volume (a test pod cannot exec). Never fails the
-container: a missing report fails the test instead.
+got, read back by the helm test pod from the volume (a test pod cannot exec). Best effort: it always
+exits 0 (a hook that fails makes kubelet kill the container: FailedPostStartHook). On a full or
+read-only volume it writes the report to the run dir instead, leaves no temp file, and says why on
+its output and in the container log (PID 1's stderr); a missing report fails `helm test` instead.
 */}}
 {{- define "gitspace.runtimeReport" -}}
-d="$0/.gitspace"; mkdir -p "$d" || exit 0
+d="$0/.gitspace"; r="${GITSPACE_RUN_DIR:-/gitspace/run}"
 m() { if awk -v t="$1" '$5 == t { f = 1 } END { exit !f }' /proc/self/mountinfo; then echo yes; else echo no; fi; }
-{ echo "uid=$(id -u)"; echo "gid=$(id -g)"; echo "user=$(id -un 2>/dev/null)"; echo "home=$HOME"; echo "pwd=$(pwd)"; echo "home_mount=$(m "$HOME")"; echo "workspaces_mount=$(m /workspaces)"; } >"$d/runtime.tmp" && mv -f "$d/runtime.tmp" "$d/runtime"
+report() { echo "uid=$(id -u)"; echo "gid=$(id -g)"; echo "user=$(id -un 2>/dev/null)"; echo "home=$HOME"; echo "pwd=$(pwd)"; echo "home_mount=$(m "$HOME")"; echo "workspaces_mount=$(m /workspaces)"; }
+if mkdir -p "$d" 2>/dev/null && report 2>/dev/null >"$d/runtime.tmp" && mv -f "$d/runtime.tmp" "$d/runtime" 2>/dev/null; then echo "runtime report written to $d/runtime"; exit 0; fi
+rm -f "$d/runtime.tmp" 2>/dev/null
+msg="postStart: the runtime report could not be written to $d (volume full or read-only: $(df -P "$0" 2>/dev/null | awk 'NR == 2 { print $4 * 1024 " bytes free" }'))"
+if mkdir -p "$r" 2>/dev/null && report 2>/dev/null >"$r/runtime"; then msg="$msg; written to $r/runtime"; fi
+echo "$msg"; echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) [gitspace] WARN: $msg" 2>/dev/null >/proc/1/fd/2
 exit 0
+{{- end -}}
+
+{{/*
+The main container's command in rescue mode: one line in the log saying what this is and how to
+get in and out, then a sleep loop that stops at once on SIGTERM. /bin/sh only: nothing of the
+gitspace's scripts runs, and nothing is written.
+*/}}
+{{- define "gitspace.rescueCommand" -}}
+echo "[gitspace] RESCUE MODE: no init steps, no IDE; HOME=$HOME ($(df -P "$HOME" | awk 'NR == 2 { print $4 * 1024 }') bytes free). Get in: kubectl -n {{ .Release.Namespace }} exec -it deploy/{{ include "gitspace.fullname" . }} -c gitspace -- bash; back to normal: gitspace-chart rescue {{ .Release.Name }} -n {{ .Release.Namespace }} --off"
+trap 'exit 0' TERM INT
+while :; do sleep 3600 & wait $!; done
+{{- end -}}
+
+{{/* A size as the chart takes it (N Mi|Gi|Ti) in MiB; 0 for anything else. */}}
+{{- define "gitspace.sizeMi" -}}
+{{- $m := regexFind "^[0-9]+(Mi|Gi|Ti)$" (toString .) -}}
+{{- if $m -}}
+{{- $n := regexFind "^[0-9]+" $m | int -}}
+{{- if hasSuffix "Ti" $m -}}{{ mul $n 1048576 }}{{- else if hasSuffix "Gi" $m -}}{{ mul $n 1024 }}{{- else -}}{{ $n }}{{- end -}}
+{{- else -}}0{{- end -}}
+{{- end -}}
+
+{{/*
+persistence.size against the release's existing claim (ctx, pvc from lookup; nothing to compare on
+install or with helm template): growing needs a StorageClass with allowVolumeExpansion (else the
+API server refuses the claim half-way through the upgrade), and a claim never shrinks. Each refusal
+names the field, the sizes and the way out; nothing is applied.
+*/}}
+{{- define "gitspace.checkResize" -}}
+{{- $want := .ctx.Values.persistence.size -}}
+{{- $have := toString .pvc.spec.resources.requests.storage -}}
+{{- $wm := include "gitspace.sizeMi" $want | int -}}
+{{- $hm := include "gitspace.sizeMi" $have | int -}}
+{{- if and $hm (gt $wm $hm) -}}
+{{- $scName := default "" .pvc.spec.storageClassName -}}
+{{- $sc := dict -}}
+{{- if $scName }}{{ $sc = lookup "storage.k8s.io/v1" "StorageClass" "" $scName }}{{ end -}}
+{{- if not (and $scName $sc.allowVolumeExpansion) -}}
+{{- fail (printf "persistence.size: the claim %s cannot grow from %s to %s: StorageClass %s does not allow volume expansion (allowVolumeExpansion is not true); nothing was changed. Keep persistence.size at %s, or copy the data to a bigger volume (docs/chart.md, When the volume is full)" .pvc.metadata.name $have $want (default "(none)" $scName) $have) -}}
+{{- end -}}
+{{- else if and $hm (lt $wm $hm) -}}
+{{- fail (printf "persistence.size: %s is smaller than the claim %s (%s); a volume never shrinks: keep persistence.size at %s" $want .pvc.metadata.name $have $have) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Test pods: Pod Security restricted; as the gitspace user unless that is root (then 65534). */}}

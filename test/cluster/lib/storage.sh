@@ -188,3 +188,81 @@ storage_forget() {
   chattr -i "$PV_DIR"/mnt/* 2>/dev/null || true
   rm -rf "$PV_DIR"
 }
+
+# Small volumes for the full-volume test (test/chart/full-volume.sh): one PV of
+# a few MiB on its own loop-mounted ext4 image, StorageClass `local-small` (no
+# provisioner, no volume expansion, like `local-path`). Outside the pool: the
+# pv-recycler never touches them; `small-pv-delete` removes one whole.
+SMALL_PV_DIR="$CLUSTER_DATA/pv-small"
+
+_small_pv_check() {
+  [[ "$1" =~ ^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$ ]] || die "NAME: '$1' is not a PV name (lowercase letters, digits, '-', at most 42)"
+}
+
+# small_pv_create NAME SIZE: a new ext4 disk of SIZE (NMi, 16..4096) mounted
+# and offered as PV NAME of StorageClass local-small. Refuses an existing NAME.
+small_pv_create() {
+  local name=$1 size=$2 img mnt
+  _small_pv_check "$name"
+  if ! [[ "$size" =~ ^[1-9][0-9]{1,3}Mi$ ]] || ((${size%Mi} < 16 || ${size%Mi} > 4096)); then
+    die "SIZE: '$size' must be 16Mi..4096Mi (e.g. 128Mi)"
+  fi
+  kc get pv "$name" >/dev/null 2>&1 && die "PV $name exists: 'cluster.sh small-pv-delete $name' first"
+  img="$SMALL_PV_DIR/images/$name.img"
+  mnt="$SMALL_PV_DIR/mnt/$name"
+  mkdir -p "$(dirname "$img")" "$mnt"
+  mountpoint -q "$mnt" && die "$mnt is still mounted: 'cluster.sh small-pv-delete $name' first"
+  truncate -s 0 "$img"
+  truncate -s "${size%i}" "$img"
+  mkfs.ext4 -q -F -L "${name:0:16}" "$img" || die "mkfs.ext4 $img failed"
+  # As _pv_mount: the directory under the mount stays empty and immutable.
+  chattr -i "$mnt" 2>/dev/null || true
+  chown root:root "$mnt" && chmod 0755 "$mnt"
+  chattr +i "$mnt" 2>/dev/null || true
+  mount -o loop "$img" "$mnt" || die "mount -o loop $img $mnt failed (loop devices available? see 'losetup -f')"
+  kc apply --server-side --force-conflicts --field-manager gitspace-cluster -f - >/dev/null <<YAML || die "applying StorageClass local-small and PV $name failed"
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-small
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Retain
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $name
+  labels: {gitspace.local/small: "true"}
+spec:
+  capacity: {storage: $size}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: local-small
+  volumeMode: Filesystem
+  local:
+    path: $mnt
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
+YAML
+  log_info "PV $name: $size ext4 at $mnt, StorageClass local-small"
+}
+
+# small_pv_delete NAME: the PV, its mount and its disk image (after the pod
+# and the claim are gone). Safe to repeat.
+small_pv_delete() {
+  local name=$1 mnt
+  _small_pv_check "$name"
+  mnt="$SMALL_PV_DIR/mnt/$name"
+  kc delete pv "$name" --ignore-not-found --wait=true --timeout=60s >/dev/null || die "deleting PV $name failed (still bound? delete its claim first)"
+  if mountpoint -q "$mnt"; then
+    _pv_in_use "$mnt" && die "$mnt is still used by a pod: delete the pod first"
+    umount "$mnt" || die "umount $mnt failed"
+  fi
+  chattr -i "$mnt" 2>/dev/null || true
+  rm -rf "$mnt" "$SMALL_PV_DIR/images/$name.img"
+  log_info "PV $name deleted"
+}

@@ -74,6 +74,9 @@ clone_repository() {
     if [[ "$lower" =~ authentication\ failed|could\ not\ read\ (username|password)|terminal\ prompts\ disabled|\ 40[13] ]]; then
       die "clone of $(q "$url") failed: authentication failed; check the username and password files in GIT_CREDENTIALS_DIR=$(q "${GIT_CREDENTIALS_DIR:-}") (the repo Secret)"
     fi
+    if [[ "$lower" == *"no space left"* || "$lower" == *"quota exceeded"* || "$lower" == *"read-only file system"* ]]; then
+      die "clone of $(q "$url") failed (git exit code $rc): $(space_note "$root")"
+    fi
     die "clone of $(q "$url") failed (git exit code $rc, output above)"
   fi
   [ -z "$out" ] || printf '%s\n' "$out" >&2

@@ -23,6 +23,8 @@ source "$_gs_dir/seed-home.sh"
 source "$_gs_dir/clone-repository.sh"
 # shellcheck source=detect-devcontainer-user.sh
 source "$_gs_dir/detect-devcontainer-user.sh"
+# shellcheck source=volume-space.sh
+source "$_gs_dir/volume-space.sh"
 
 LAYOUT_VERSION=1
 
@@ -132,7 +134,8 @@ cmd_prepare() {
     log_info "GITSPACE_SEED_HOME=false: not seeding (Docker volume-nocopy)"
   fi
   if $root; then
-    fix_ownership "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+    # On a full volume only the marker can fail: the next start walks again.
+    defer_if_full "fix ownership" "$vol" fix_ownership "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
     volume_root_mode "$vol" "$fsg"
   fi
   [ "${GITSPACE_LAYOUT:-home}" = legacy ] || write_layout "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
@@ -209,17 +212,23 @@ cmd_user_setup() {
   fi
   cd "$HOME"
   mkdir -p "$(gitspace_state_dir "$HOME")"
-  git_identity_step
+  # A full HOME must not keep the gitspace from starting: these steps are
+  # left for the next start (volume-space.sh, defer_if_full).
+  defer_if_full "git identity" "$HOME" git_identity_step
   if [ -z "${REPO_URL:-}" ]; then
     log_info "REPO_URL is empty: nothing to clone"
     return 0
   fi
   local name=${REPO_NAME:-}
   [ -n "$name" ] || name=$(repo_name_from_url "$REPO_URL")
-  clone_repository "$REPO_URL" "$name" "${REPO_BRANCH:-}"
-  ensure_safe_directory "$HOME/$name"
+  defer_if_full "clone" "$HOME" clone_repository "$REPO_URL" "$name" "${REPO_BRANCH:-}"
+  if [ -n "$GS_DEFERRED" ]; then
+    log_warn "user-setup: the IDE starts without the repository; the next start with free space clones it"
+    return 0
+  fi
+  defer_if_full "git safe.directory" "$HOME" ensure_safe_directory "$HOME/$name"
   check_devcontainer_user "$HOME/$name"
-  ensure_devcontainer_json "$HOME/$name" "${GITSPACE_IMAGE:-}"
+  defer_if_full "devcontainer.json" "$HOME" ensure_devcontainer_json "$HOME/$name" "${GITSPACE_IMAGE:-}"
   log_info "user-setup done"
 }
 

@@ -135,6 +135,9 @@ repo_name_from_url() {
 
 # gitspace_state_dir: where the gitspace keeps its own state on the volume.
 gitspace_state_dir() { printf '%s/.gitspace\n' "${1:-$HOME}"; }
+# gitspace_log_dir: the gitspace's logs: .gitspace/logs on the volume, or
+# GITSPACE_LOG_DIR when start moved them off a full volume (volume-space.sh).
+gitspace_log_dir() { printf '%s\n' "${GITSPACE_LOG_DIR:-$(gitspace_state_dir "$HOME")/logs}"; }
 
 # reset_generation: GITSPACE_RESET_GENERATION (values reset.generation), 0 when
 # empty or unset. A generation other than 0 and other than the one a marker
@@ -155,14 +158,64 @@ marker_generation() {
 }
 
 # write_file_atomic PATH MODE: stdin to PATH via a temp file and rename, so a
-# crash never leaves a half-written file.
+# crash never leaves a half-written file. A failed write removes the temp file
+# and dies naming the step (GS_STEP), the file and the free space.
 write_file_atomic() {
   local path=$1 mode=$2 tmp
-  tmp=$(mktemp "$(dirname "$path")/.$(basename "$path").XXXXXX")
-  if ! cat >"$tmp"; then
-    rm -f "$tmp"
-    die "writing $path failed"
+  if ! tmp=$(mktemp "$(dirname "$path")/.$(basename "$path").XXXXXX"); then
+    die "${GS_STEP:+$GS_STEP: }writing $path failed: $(space_note "$(dirname "$path")")"
   fi
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$path"
+  if ! cat >"$tmp" || ! chmod "$mode" "$tmp" || ! mv -f "$tmp" "$path"; then
+    rm -f "$tmp"
+    die "${GS_STEP:+$GS_STEP: }writing $path failed: $(space_note "$(dirname "$path")")"
+  fi
+}
+
+# free_bytes DIR: bytes an unprivileged user can still write on DIR's
+# filesystem (statfs f_bavail * f_bsize; GNU and busybox stat).
+free_bytes() {
+  local a s
+  read -r a s < <(stat -f -c '%a %S' "$1") || return 1
+  printf '%s\n' "$((a * s))"
+}
+
+# low_space_bytes: below this many free bytes the volume counts as full
+# (GITSPACE_LOW_SPACE_BYTES; default 16 MiB, what an IDE start writes).
+low_space_bytes() {
+  local v=${GITSPACE_LOW_SPACE_BYTES:-16777216}
+  [[ "$v" =~ ^[0-9]{1,15}$ ]] || die "GITSPACE_LOW_SPACE_BYTES: $(q "$v") is not a number of bytes"
+  printf '%s\n' "$((10#$v))"
+}
+
+# write_probe DIR: the smallest real write in DIR (a temp file holding 4 KiB,
+# removed again). On failure prints the error and returns 1.
+write_probe() {
+  local t err
+  if ! t=$(mktemp "$1/.gitspace-probe.XXXXXX" 2>&1); then
+    printf '%s\n' "$t"
+    return 1
+  fi
+  if ! err=$(head -c 4096 /dev/zero 2>&1 >"$t"); then
+    rm -f "$t"
+    printf '%s\n' "${err:-write failed}"
+    return 1
+  fi
+  rm -f "$t"
+}
+
+# space_note PATH: for an error line after a failed write under PATH: the
+# volume is full (with the free bytes and what to do), read-only, or just the
+# free bytes when neither explains it.
+space_note() {
+  local dir=$1 free err
+  while [ ! -d "$dir" ] && [ "$dir" != / ]; do dir=$(dirname "$dir"); done
+  free=$(free_bytes "$dir" 2>/dev/null) || free='?'
+  if err=$(write_probe "$dir" 2>&1); then err=''; fi
+  if [[ "$err" == *"Read-only"* ]]; then
+    printf 'the volume at %s is read-only\n' "$dir"
+  elif [[ "$err" == *"No space"* || "$err" == *"uota"* ]] || { [ "$free" != '?' ] && ((free < $(low_space_bytes))); }; then
+    printf 'the volume is full (%s bytes free at %s); delete files or ask for a bigger volume (persistence.size); the next start finishes this step\n' "$free" "$dir"
+  else
+    printf '%s bytes free at %s\n' "$free" "$dir"
+  fi
 }

@@ -20,7 +20,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # lifecycle_log_file: the persistent hook log.
-lifecycle_log_file() { printf '%s/logs/lifecycle.log\n' "$(gitspace_state_dir "$HOME")"; }
+lifecycle_log_file() { printf '%s/lifecycle.log\n' "$(gitspace_log_dir)"; }
 
 # _hook_out NAME: prefix each line of stdin with time and hook name, to
 # stderr and the lifecycle log.

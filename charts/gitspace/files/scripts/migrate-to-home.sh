@@ -220,6 +220,27 @@ plan_moves() {
   mv -f "$tmp" "$journal"
 }
 
+# plan_moves_or_die VOL LAYOUT JOURNAL: plan_moves, and on failure (a full
+# volume: the plan is the first thing the migration writes) no temp plan left
+# behind and one line with the free space; nothing was renamed, and the next
+# run plans again.
+plan_moves_or_die() {
+  local state rc
+  state=$(dirname "$3")
+  [ ! -d "$state" ] || find "$state" -maxdepth 1 -name "$(basename "$3").??????" -delete
+  set +e
+  (
+    set -e
+    mkdir -p "$state"
+    plan_moves "$@"
+  )
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] && return 0
+  [ ! -d "$state" ] || find "$state" -maxdepth 1 -name "$(basename "$3").??????" -delete
+  die "migration: planning failed (above): $(space_note "$1"); nothing was changed"
+}
+
 # run_moves VOL JOURNAL: every planned rename not yet done; each one checked
 # (same inode after: a rename, never a copy). Checks first, all of them, so a
 # mismatch stops the run before this run renames anything. Renames that keep
@@ -427,8 +448,7 @@ migrate() {
     log_info "detected layout $layout on $(q "$vol"): migrating to layout home $LAYOUT_VERSION"
     [ "$(id -u)" = 0 ] || [ "$(stat -c %u "$vol")" = "$(id -u)" ] ||
       die "migration needs root (security.mode standard) or a volume owned by uid $(id -u); nothing was changed"
-    mkdir -p "$state"
-    plan_moves "$vol" "$layout" "$journal"
+    plan_moves_or_die "$vol" "$layout" "$journal"
     log_info "plan written to $(q "$journal") ($(sed -n 's/^planned //p' "$journal") renames)"
   fi
   uid=${GITSPACE_UID:-$(id -u)}

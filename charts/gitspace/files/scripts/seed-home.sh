@@ -80,12 +80,12 @@ seed_home() {
     # -n on a first copy: the volume is empty but for lost+found. With
     # coreutils 9.1 (bookworm) and busybox, a skipped file is not an error.
     if [ "$(id -u)" = 0 ]; then
-      cp -a $no_clobber "$src/." "$dst/" || die "copying $(q "$src") into the volume failed; the next start resumes"
+      cp -a $no_clobber "$src/." "$dst/" || die "seed HOME: copying $(q "$src") into the volume failed ($(du -sb "$src" | cut -f1) bytes to copy): $(space_note "$dst")"
     else
       # Unprivileged (security.mode restricted): the root of the volume is
       # not ours, so its times/owner cannot be copied; copy its entries.
       find "$src" -mindepth 1 -maxdepth 1 -exec cp -a $no_clobber {} "$dst/" \; ||
-        die "copying $(q "$src") into the volume failed; the next start resumes"
+        die "seed HOME: copying $(q "$src") into the volume failed ($(du -sb "$src" | cut -f1) bytes to copy): $(space_note "$dst")"
     fi
     # The volume root takes HOME's own owner and mode, as Docker's copy-up
     # does, plus the fsGroup bits when Kubernetes manages the volume's group.

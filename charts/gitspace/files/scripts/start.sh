@@ -27,6 +27,8 @@ source "$_gs_dir/vscode/init-vscode.sh"
 source "$_gs_dir/cursor/init-cursor.sh"
 # shellcheck source=jetbrains/init-jetbrains.sh
 source "$_gs_dir/jetbrains/init-jetbrains.sh"
+# shellcheck source=volume-space.sh
+source "$_gs_dir/volume-space.sh"
 
 IDE_PIDS=()
 HOOKS_PID=''
@@ -36,7 +38,7 @@ HOOKS_PID=''
 start_bg() {
   local name=$1 log
   shift
-  log="$(gitspace_state_dir "$HOME")/logs/$name.log"
+  log="$(gitspace_log_dir)/$name.log"
   (
     exec > >(tee -a "$log" >&2) 2>&1
     "$@"
@@ -110,7 +112,9 @@ main() {
   default_ide_port "$IDE_TYPE" >/dev/null # validates IDE_TYPE
   export IDE_TYPE IDE_PORT GITSPACE_USER
   cd "$HOME"
-  mkdir -p "$(gitspace_state_dir "$HOME")/logs"
+  # A full or read-only HOME: the start's own writes go to the run dir.
+  volume_space_setup "$HOME"
+  mkdir -p "$(gitspace_log_dir)"
   local repo=$HOME
   if [ -n "${REPO_NAME:-}" ]; then
     validate_repo_name "$REPO_NAME"
@@ -118,7 +122,7 @@ main() {
   fi
   trap on_signal TERM INT
   start_ide "$repo"
-  run_lifecycle_hooks &
+  volume_space_hooks &
   HOOKS_PID=$!
   local rc=0
   wait -n "${IDE_PIDS[@]}" || rc=$?

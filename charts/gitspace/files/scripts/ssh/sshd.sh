@@ -16,7 +16,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 SSHD_BIN="${SSHD_BIN:-/usr/sbin/sshd}"
 
 # sshd_dir: where the host keys and config live.
-sshd_dir() { printf '%s/ssh\n' "$(gitspace_state_dir "$HOME")"; }
+# GITSPACE_SSHD_DIR when HOME is full (volume-space.sh: the run dir, with the
+# volume's host keys copied in).
+sshd_dir() { printf '%s\n' "${GITSPACE_SSHD_DIR:-$(gitspace_state_dir "$HOME")/ssh}"; }
 
 # sshd_host_keys: ed25519 and rsa host keys, made once. The private key is
 # renamed into place last, so a crash never leaves a half key pair behind
@@ -42,6 +44,11 @@ sshd_authorized_keys() {
   if [ -z "$src" ] || [ ! -s "$src" ]; then
     die "SSH_AUTHORIZED_KEYS_FILE=$(q "$src") is missing or empty: the SSH IDEs accept public keys only (set ssh.authorizedKeysSecret)"
   fi
+  if [ -n "${GITSPACE_SSHD_DIR:-}" ]; then
+    # HOME is full: the keys are read from the run dir (sshd_config lists it first).
+    write_file_atomic "$(sshd_dir)/authorized_keys" 0600 <"$src"
+    return 0
+  fi
   mkdir -p "$HOME/.ssh"
   chmod 0700 "$HOME/.ssh"
   if ! cmp -s "$src" "$HOME/.ssh/authorized_keys"; then
@@ -55,6 +62,11 @@ sshd_authorized_keys() {
 # StrictModes would then refuse every key; otherwise keep sshd's default.
 sshd_strict_modes() {
   local mode
+  # The run dir's parents (/tmp, an emptyDir) are world-writable.
+  if [ -n "${GITSPACE_SSHD_DIR:-}" ]; then
+    echo no
+    return 0
+  fi
   mode=$(stat -c '%a' "$HOME")
   if (((8#$mode & 8#022) != 0)); then
     echo no
@@ -85,7 +97,7 @@ ListenAddress 0.0.0.0
 HostKey $d/ssh_host_ed25519_key
 HostKey $d/ssh_host_rsa_key
 PidFile $d/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
+AuthorizedKeysFile ${GITSPACE_SSHD_DIR:+$d/authorized_keys }.ssh/authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no

@@ -27,10 +27,17 @@ ide_extensions() {
   done
 }
 
+# code_server_config_dir, code_server_data_dir: ~/.config/code-server and
+# ~/.local/share/code-server, or the run dir when HOME is full
+# (volume-space.sh sets CODE_SERVER_CONFIG_DIR, CODE_SERVER_DATA_DIR).
+code_server_config_dir() { printf '%s\n' "${CODE_SERVER_CONFIG_DIR:-$HOME/.config/code-server}"; }
+code_server_data_dir() { printf '%s\n' "${CODE_SERVER_DATA_DIR:-$HOME/.local/share/code-server}"; }
+
 # code_server_config PORT AUTH: write ~/.config/code-server/config.yaml. The
 # password itself is never written there (see code_server_run).
 code_server_config() {
-  local port=$1 auth=$2 dir="$HOME/.config/code-server"
+  local port=$1 auth=$2 dir
+  dir=$(code_server_config_dir)
   case "$auth" in none | password) ;; *) die "IDE_AUTH: $(q "$auth") must be none or password" ;; esac
   mkdir -p "$dir"
   write_file_atomic "$dir/config.yaml" 0600 <<YAML
@@ -69,8 +76,12 @@ init_vscode_web() {
     fi
   fi
   code_server_config "${IDE_PORT:?IDE_PORT is required}" "$auth"
-  mkdir -p "$HOME/.local/share/code-server"
-  [ -z "${IDE_EXTENSIONS:-}" ] || code_server_extensions
+  mkdir -p "$(code_server_data_dir)"
+  if [ -n "${IDE_EXTENSIONS:-}" ] && [ "${GITSPACE_VOLUME_STATE:-ok}" != ok ]; then
+    log_warn "extensions: not installed now, HOME is ${GITSPACE_VOLUME_STATE}; installed ones still load"
+  elif [ -n "${IDE_EXTENSIONS:-}" ]; then
+    code_server_extensions
+  fi
 }
 
 # code_server_run FOLDER: code-server in the foreground (exec). With password
@@ -80,8 +91,8 @@ code_server_run() {
   local folder=$1 pw=''
   if [ "${IDE_AUTH:-none}" = password ]; then pw=$(cat "$IDE_PASSWORD_FILE"); fi
   log_info "code-server on 0.0.0.0:$IDE_PORT, folder $(q "$folder")"
-  local args=(--config "$HOME/.config/code-server/config.yaml"
-    --user-data-dir "$HOME/.local/share/code-server"
+  local args=(--config "$(code_server_config_dir)/config.yaml"
+    --user-data-dir "$(code_server_data_dir)"
     --extensions-dir "$HOME/.local/share/code-server/extensions"
     --disable-telemetry --disable-update-check
     # As Docker Gitspace: the user's own repository opens with no trust prompt.
@@ -102,6 +113,10 @@ init_vscode_desktop() {
   wanted=$(ide_extensions)
   file="$repo/.vscode/extensions.json"
   [ -e "$file" ] && return 0
+  if [ "${GITSPACE_VOLUME_STATE:-ok}" != ok ]; then
+    log_warn "extension recommendations: not written now, HOME is $GITSPACE_VOLUME_STATE; the next start with free space writes them"
+    return 0
+  fi
   while IFS= read -r e; do
     [ -n "$e" ] || continue
     [[ "$e" == /* ]] && continue
