@@ -83,7 +83,9 @@ code_server_run() {
   local args=(--config "$HOME/.config/code-server/config.yaml"
     --user-data-dir "$HOME/.local/share/code-server"
     --extensions-dir "$HOME/.local/share/code-server/extensions"
-    --disable-telemetry --disable-update-check "$folder")
+    --disable-telemetry --disable-update-check
+    # As Docker Gitspace: the user's own repository opens with no trust prompt.
+    --disable-workspace-trust "$folder")
   if [ -n "$pw" ]; then
     PASSWORD=$pw exec "$CODE_SERVER_BIN" "${args[@]}"
   else
