@@ -188,8 +188,11 @@ step_vscode_web_run() {
   printf 'bind-addr: 0.0.0.0:%s\nauth: none\ncert: false\n' "$port" >"$dir/config.yaml"
   nohup code-server --disable-workspace-trust </dev/null >"$HOME/code-server.log" 2>&1 &
   pid=$!
+  local waited=0
   until [[ -n "$(find "$HOME/.local/" -type s -name code-server-ipc.sock 2>/dev/null)" ]]; do
     kill -0 "$pid" 2>/dev/null || die "code-server stopped: $(tail -n 5 "$HOME/code-server.log")"
+    # Upstream waits without end; a test must not.
+    ((waited++ < 180)) || die "no code-server IPC socket under $HOME/.local after 180 s"
     sleep 1
   done
   say "code-server running (pid $pid)"
@@ -198,12 +201,16 @@ step_vscode_web_run() {
 # sshd_option KEY VALUE: the first uncommented KEY line set to VALUE, or one
 # appended (sshd takes the first value it reads).
 sshd_option() {
-  local file=/etc/ssh/sshd_config
-  if grep -q "^$1[[:space:]]" "$file"; then
-    sed -i "0,/^$1[[:space:]].*/s//$1 $2/" "$file"
-  else
-    printf '%s %s\n' "$1" "$2" >>"$file"
-  fi
+  local file=/etc/ssh/sshd_config line out='' set=false
+  while IFS= read -r line || [[ -n $line ]]; do
+    if ! $set && [[ $line =~ ^$1[[:space:]] ]]; then
+      line="$1 $2"
+      set=true
+    fi
+    out+=$line$'\n'
+  done <"$file"
+  $set || out+="$1 $2"$'\n'
+  printf '%s' "$out" >"$file"
 }
 
 # ssh-setup: openssh-server, only this user may log in, key authentication
