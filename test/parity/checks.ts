@@ -217,7 +217,9 @@ async function getText(host: string, port: number, timeoutMs = 20_000): Promise<
 
 /** The first stderr line of a failed git command, without git's "fatal: " and the URL (it holds the server's port). */
 function gitWords(r: RunResult): string {
-  const line = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? `exit code ${r.exitCode}`;
+  // kubectl exec adds its own last line ("command terminated with exit code N"): git's words come before it.
+  const lines = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^command terminated with exit code/.test(l));
+  const line = lines.at(-1) ?? `exit code ${r.exitCode}`;
   if (/could not read Username|terminal prompts disabled|Authentication failed/.test(line)) return 'asks for credentials: none in the gitspace';
   return `failed: ${line.replace(/^fatal: /, '').replace(/'https?:\/\/[^']*'/g, "'URL'")}`;
 }
