@@ -49,6 +49,8 @@ export interface CheckContext {
   ide: { protocol: 'http' | 'ssh'; port: number; sshKeyFile?: string };
   /** Files (relative paths) the image has under the remote user's HOME. */
   imageHomeFiles: string[];
+  /** The names directly in the image's HOME (files and directories, an empty one too). */
+  imageHomeEntries: string[];
   /** The image's WORKDIR ('' when it sets none). */
   imageWorkdir: string;
   /** The image's ENTRYPOINT ([] when it sets none). */
@@ -237,12 +239,15 @@ async function gitInRepo(ctx: CheckContext, args: string[]): Promise<string> {
 function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
   const ssh = ctx.ide.protocol === 'ssh';
   const hooks = ctx.hooks ? ['.parity-post-create', '.parity-post-start'] : [];
-  const sorted = (a: string[]) => [...new Set(a)].sort().join(' ') || 'none';
+  // code-server's config (~/.config) and data (~/.local) on both; an entry the image has is not counted.
+  const codeServer = ssh ? [] : ['.config', '.local'];
+  const image = new Set(ctx.imageHomeEntries);
+  const sorted = (a: string[]) => [...new Set(a)].filter((n) => !image.has(n)).sort().join(' ') || 'none';
   return {
-    // git's credential cache socket (~/.cache), the identity and helper (~/.gitconfig), code-server's config and log.
-    docker: sorted([...hooks, '.cache', '.gitconfig', ...(ssh ? ['.ssh'] : ['.config', 'code-server.log'])]),
-    // the hook log and markers (~/.gitspace), the identity, code-server's config; the filesystem's lost+found.
-    kubernetes: sorted([...hooks, '.gitconfig', '.gitspace', 'lost+found', ...(ssh ? ['.ssh'] : ['.config'])]),
+    // git's credential cache socket (~/.cache), the identity and helper (~/.gitconfig), code-server's log.
+    docker: sorted([...hooks, ...codeServer, '.cache', '.gitconfig', ...(ssh ? ['.ssh'] : ['code-server.log'])]),
+    // the hook log and markers (~/.gitspace), the identity; the filesystem's lost+found.
+    kubernetes: sorted([...hooks, ...codeServer, '.gitconfig', '.gitspace', 'lost+found', ...(ssh ? ['.ssh'] : [])]),
   };
 }
 
@@ -291,7 +296,8 @@ export const CHECKS: Check[] = [
           'workdir: IDE process cwd (/proc/<pid>/cwd)',
           await sh(ctx, 'readlink "/proc/$1/cwd" 2>/dev/null || echo "not readable by the user"', [pid]),
           // Docker: code-server is started by an exec in HOME as upstream computes it; sshd runs as root.
-          { docker: ssh ? 'not readable by the user' : ctx.place.docker.volumeAt, kubernetes: ctx.place.kubernetes.home },
+          // Kubernetes: code-server runs in HOME; the chart's sshd (the user's) works from / like any sshd.
+          { docker: ssh ? 'not readable by the user' : ctx.place.docker.volumeAt, kubernetes: ssh ? '/' : ctx.place.kubernetes.home },
           ssh ? DOCS.sshd : DOCS.home,
         ),
       ];
@@ -339,7 +345,7 @@ export const CHECKS: Check[] = [
       const git = await sh(ctx, 'test -d "$HOME/$1/.git" && echo ".git present" || echo "no .git"', [repo]);
       const head = await sh(ctx, 'git -C "$HOME/$1" rev-parse HEAD 2>&1', [repo]);
       // HOME's entries beyond the image's own and the repository: what the gitspace added.
-      const image = new Set(ctx.imageHomeFiles.map((f) => f.split('/')[0]));
+      const image = new Set(ctx.imageHomeEntries);
       const added = listing
         .split('\n')
         .slice(1)

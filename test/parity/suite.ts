@@ -54,13 +54,18 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-/** Files (relative paths, not directories) the image has under HOME: what a new volume must show. */
-async function imageHomeFiles(image: string, home: string): Promise<string[]> {
+/**
+ * What the image has under HOME: its files (relative paths, not directories: what a new volume
+ * must show) and the names directly in HOME (an empty directory too).
+ */
+async function imageHome(image: string, home: string): Promise<{ files: string[]; entries: string[] }> {
   const r = await run('docker', [
     'run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', image, '-c',
-    'cd "$1" 2>/dev/null || exit 0; find . -mindepth 1 ! -type d -printf "%P\\n" | LC_ALL=C sort', 'sh', home,
+    'cd "$1" 2>/dev/null || exit 0; find . -mindepth 1 ! -type d -printf "file %P\\n"; find . -mindepth 1 -maxdepth 1 -printf "entry %P\\n"', 'sh', home,
   ]);
-  return r.stdout.split('\n').filter(Boolean);
+  const lines = r.stdout.split('\n');
+  const pick = (kind: string) => lines.filter((l) => l.startsWith(`${kind} `)).map((l) => l.slice(kind.length + 1)).sort();
+  return { files: pick('file'), entries: pick('entry') };
 }
 
 function errorText(err: unknown): string {
@@ -306,6 +311,7 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
   }
   const input: CaseInput = { name: kase.name, valuesFile, values, devcontainer: await repoDevcontainer(kase, devcontainerFile), git: s.git, sshPublicKey, workDir: dir };
   const config = await imageConfig(kase.image);
+  const home = await imageHome(kase.image, kase.expected.home);
   const base = {
     values,
     expected: kase.expected,
@@ -316,7 +322,8 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     git: s.git,
     gitServer: s.server,
     ide: { protocol, port: idePortFor(values.ide?.type ?? 'vs_code_web', values.ide?.port ?? 0), sshKeyFile },
-    imageHomeFiles: await imageHomeFiles(kase.image, kase.expected.home),
+    imageHomeFiles: home.files,
+    imageHomeEntries: home.entries,
     imageWorkdir: config.workdir,
     imageEntrypoint: config.entrypoint,
     hooks: kase.hooks,
