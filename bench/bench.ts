@@ -222,7 +222,9 @@ async function main(argv: string[]): Promise<number> {
         path.join(repoRoot, 'bin/gitspace-chart.js'), 'values', '--image', 'gitspace-chart/gitspace:0.1.0', '--devcontainer', devcontainer,
         '--repo-url', server.url(docker0, 'bench-app'), '--release', name, '-o', valuesFile,
       ]);
-      return { name, valuesFile, values: await loadValues(valuesFile), git, workDir: dir };
+      // The repository's devcontainer.json: what the Docker side (the reference runtime) reads.
+      const dc = JSON.parse(files['.devcontainer/devcontainer.json']) as Record<string, unknown>;
+      return { name, valuesFile, values: await loadValues(valuesFile), devcontainer: dc, git, workDir: dir };
     };
 
     // 2b, set up here: the restart floor, the same pod delete timed the same way on pods with

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# images/build.sh [all|base|gitspace|test-images]
+# images/build.sh [all|base|gitspace|test-images|entrypoint]
 #
 # Builds the reference gitspace image and the small test images with NO
 # container registry: the base is a `debootstrap --variant=minbase` rootfs
@@ -40,6 +40,7 @@ IMAGE_RUNTIME="gitspace-chart/gitspace-runtime:$IMAGE_TAG"
 IMAGE_TEST_DEBIAN="gitspace-chart/test-debian:$IMAGE_TAG"
 IMAGE_TEST_BUSYBOX="gitspace-chart/test-busybox:$IMAGE_TAG"
 IMAGE_TEST_UID1000="gitspace-chart/test-uid1000:$IMAGE_TAG"
+IMAGE_TEST_ENTRYPOINT="gitspace-chart/test-entrypoint:$IMAGE_TAG"
 INPUTS_LABEL=org.gitspace-chart.inputs
 IMG_CACHE="$GITSPACE_CACHE/images"
 
@@ -196,7 +197,8 @@ build_gitspace() {
 }
 
 # build_test_images: plain Debian (no vscode user), the busybox user-tools
-# path, and uid 1000 taken by `ubuntu` (as in Ubuntu 24.04 images).
+# path, uid 1000 taken by `ubuntu` (as in Ubuntu 24.04 images), and the
+# gitspace image with an ENTRYPOINT.
 build_test_images() {
   ensure_base
   local ctx hash
@@ -223,8 +225,23 @@ build_test_images() {
   local rhash
   rhash=$(_hash_inputs "$hash" "$(docker image inspect -f '{{.Id}}' "$IMAGE_RUNTIME")")
   step "image $IMAGE_TEST_UID1000 (inputs $rhash)"
-  if _image_has_inputs "$IMAGE_TEST_UID1000" "$rhash"; then log_info "up to date"; return 0; fi
-  GITSPACE_NO_CACHE='' _docker_build "$IMAGE_TEST_UID1000" "$rhash" "$ctx" --target uid1000 --build-arg "BASE=$BASE_IMAGE" --build-arg "RUNTIME=$IMAGE_RUNTIME"
+  if _image_has_inputs "$IMAGE_TEST_UID1000" "$rhash"; then
+    log_info "up to date"
+  else
+    GITSPACE_NO_CACHE='' _docker_build "$IMAGE_TEST_UID1000" "$rhash" "$ctx" --target uid1000 --build-arg "BASE=$BASE_IMAGE" --build-arg "RUNTIME=$IMAGE_RUNTIME"
+  fi
+  build_entrypoint_image
+}
+
+# build_entrypoint_image: the gitspace image (as dockerd has it) with an
+# ENTRYPOINT (images/entrypoint; the parity suite's "image ENTRYPOINT" row).
+build_entrypoint_image() {
+  docker image inspect "$IMAGE_GITSPACE" >/dev/null 2>&1 || die "$IMAGE_GITSPACE is not built yet: images/build.sh gitspace"
+  local hash
+  hash=$(_hash_inputs "$ROOT/images/entrypoint" "$(docker image inspect -f '{{.Id}}' "$IMAGE_GITSPACE")")
+  step "image $IMAGE_TEST_ENTRYPOINT (inputs $hash)"
+  if _image_has_inputs "$IMAGE_TEST_ENTRYPOINT" "$hash"; then log_info "up to date"; return 0; fi
+  GITSPACE_NO_CACHE='' _docker_build "$IMAGE_TEST_ENTRYPOINT" "$hash" "$ROOT/images/entrypoint" --build-arg "GITSPACE=$IMAGE_GITSPACE"
 }
 
 main() {
@@ -235,8 +252,9 @@ main() {
     base) ensure_base ;;
     gitspace) build_gitspace ;;
     test-images) build_test_images ;;
+    entrypoint) build_entrypoint_image ;;
     all) build_gitspace && build_test_images ;;
-    *) die "usage: images/build.sh [all|base|gitspace|test-images]" ;;
+    *) die "usage: images/build.sh [all|base|gitspace|test-images|entrypoint]" ;;
   esac
   log_info "images/build.sh $what done in $((SECONDS - t0))s"
 }

@@ -96,6 +96,7 @@ ENVU=(-e HOME=/home/vscode -e GITSPACE_USER=vscode)
 @test "hooks: a new reset generation runs postCreate once more, the marker records it; 0 never re-runs" {
   local c h="$BATS_TEST_TMPDIR/hooks"
   mkdir -p "$h/postCreateCommand"
+  # shellcheck disable=SC2016 # $HOME is the hook's
   echo 'echo x >>"$HOME/created"' >"$h/postCreateCommand/00-command"
   c=$(ctr_start "$IMG_GITSPACE" --user vscode -v "$h:/gitspace/hooks:ro")
   local run_pc=(docker exec -u vscode "${ENVU[@]}" -e GITSPACE_HOOKS_DIR=/gitspace/hooks)

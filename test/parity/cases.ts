@@ -7,6 +7,23 @@ import { buildVsix, vsixFileName } from './vsix.ts';
 
 export const IMAGE = 'gitspace-chart/gitspace:0.1.0';
 export const IMAGE_UID1000 = 'gitspace-chart/test-uid1000:0.1.0';
+/** The gitspace image with an ENTRYPOINT that leaves a mark when it runs (images/entrypoint). */
+export const IMAGE_ENTRYPOINT = 'gitspace-chart/test-entrypoint:0.1.0';
+
+/**
+ * What Docker Gitspace (the reference runtime) does with a case where it
+ * differs from the chart, written by hand from shared/reference/docker-gitspace.md
+ * (never read back from the runtime): its user and HOME, where its volume is
+ * mounted (HOME = /home/<the remote user string as written>), or the step its
+ * start fails at and the line that step ends with.
+ */
+export interface ReferenceCase {
+  user?: Partial<ExpectedUser>;
+  /** The volume's mount point when it is not the user's HOME. */
+  volumeAt?: string;
+  /** The start fails: "<step>: <last line>", the Docker value of every row of the case. */
+  startFails?: string;
+}
 
 export interface ParityCase {
   name: string;
@@ -14,7 +31,10 @@ export interface ParityCase {
   image: string;
   /** Extra `gitspace-chart values` options. */
   generatorArgs: string[];
+  /** The user the chart gives (the Kubernetes side). */
   expected: ExpectedUser;
+  /** Docker Gitspace's own outcome where it differs (see ReferenceCase). */
+  reference?: ReferenceCase;
   /** The devcontainer.json has postCreateCommand/postStartCommand writing marker files. */
   hooks: boolean;
   /** A postStartCommand entry made to fail: logged with its exit code at every start, the gitspace runs on. */
@@ -50,13 +70,40 @@ export const CASES: ParityCase[] = [
     repoFiles: () => ({ [`.devcontainer/${vsixFileName(PARITY_VSIX)}`]: buildVsix(PARITY_VSIX) }),
     values: { git: { userName: 'Parity Values Name', userEmail: 'values@parity.invalid' } },
   },
-  { name: 'remote-uid', about: 'remoteUser "1000"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
-  { name: 'remote-uid-gid', about: 'remoteUser "1000:1000"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
-  { name: 'remote-name-group', about: 'remoteUser "vscode:vscode"', image: IMAGE, generatorArgs: [], expected: vscode, hooks: false },
+  {
+    name: 'remote-uid',
+    about: 'remoteUser "1000"',
+    image: IMAGE,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: false,
+    // Docker Gitspace mounts the volume at /home/1000 (the raw string); `docker exec -u 1000` gets
+    // HOME /home/vscode from the image's passwd: the user's HOME is not on the volume.
+    reference: { volumeAt: '/home/1000' },
+  },
+  {
+    name: 'remote-uid-gid',
+    about: 'remoteUser "1000:1000"',
+    image: IMAGE,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: false,
+    // HOME /home/1000:1000; manage user's `chown -R USER:USER` gets "1000:1000:1000:1000".
+    reference: { startFails: "manage user: chown: invalid group: ‘1000:1000:1000:1000’" },
+  },
+  {
+    name: 'remote-name-group',
+    about: 'remoteUser "vscode:vscode"',
+    image: IMAGE,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: false,
+    reference: { startFails: "manage user: chown: invalid group: ‘vscode:vscode:vscode:vscode’" },
+  },
   {
     name: 'root',
-    about: 'remoteUser root, HOME /root',
-    image: IMAGE,
+    about: 'remoteUser root, HOME /root; an image with an ENTRYPOINT',
+    image: IMAGE_ENTRYPOINT,
     generatorArgs: [],
     expected: { name: 'root', uid: 0, gid: 0, group: 'root', home: '/root' },
     hooks: false,
@@ -68,6 +115,8 @@ export const CASES: ParityCase[] = [
     generatorArgs: ['--default-uid', '1001', '--default-gid', '1001'],
     expected: { name: 'dev', uid: 1001, gid: 1001, group: 'dev', home: '/home/dev' },
     hooks: false,
+    // Docker Gitspace creates no user: manage user's chown names one the image does not have.
+    reference: { startFails: "manage user: chown: invalid user: ‘dev:dev’" },
   },
   {
     name: 'uid1000-taken',
@@ -76,6 +125,7 @@ export const CASES: ParityCase[] = [
     generatorArgs: [],
     expected: vscode,
     hooks: false,
+    reference: { startFails: "manage user: chown: invalid user: ‘vscode:vscode’" },
   },
   {
     name: 'container-root',

@@ -1,15 +1,16 @@
 // The parity checks, each written once against the Runtime interface (csi-sanity
 // style): a check observes one thing a user of the gitspace would see and
-// returns it as a string; the suite puts the Docker and Kubernetes strings side
-// by side. Where the right answer is known (HOME, the user's id, "kept"), the
-// check also states it, so two runtimes that are wrong the same way still fail.
+// returns it as a string; the suite puts the Docker (reference) and Kubernetes
+// (chart) strings side by side. A check states what each side must show: one
+// value for both, or, where the chart deliberately differs from Docker
+// Gitspace, each runtime's own value and the docs section that says why
+// (`deliberate`). Two runtimes that are wrong the same way still fail.
 import { randomBytes } from 'node:crypto';
 import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
-import path from 'node:path';
-import { run, type RunResult } from './exec.ts';
+import type { RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
-import type { Capabilities, Gitspace } from './runtime.ts';
+import type { Capabilities, Gitspace, RuntimeName } from './runtime.ts';
 import { vsixIdFromPath } from './vsix.ts';
 
 /** What a case's user must look like, written by hand in cases.ts (not derived by the generator). */
@@ -21,11 +22,20 @@ export interface ExpectedUser {
   home: string;
 }
 
+/** Where HOME and the volume are on one runtime (cases.ts: the chart's, and Docker Gitspace's own where it differs). */
+export interface ExpectedPlace extends ExpectedUser {
+  /** The volume's mount point. */
+  volumeAt: string;
+}
+
 export interface CheckContext {
   gs: Gitspace;
   capabilities: Capabilities;
   values: Values;
+  /** The user the chart must give (Kubernetes), written by hand in cases.ts. */
   expected: ExpectedUser;
+  /** Each runtime's user, HOME and volume mount point, written by hand in cases.ts. */
+  place: Record<RuntimeName, ExpectedPlace>;
   repoName: string;
   /** HEAD commit of the case repository on the git server. */
   repoHead: string;
@@ -38,27 +48,78 @@ export interface CheckContext {
   ide: { protocol: 'http' | 'ssh'; port: number; sshKeyFile?: string };
   /** Files (relative paths) the image has under the remote user's HOME. */
   imageHomeFiles: string[];
+  /** The names directly in the image's HOME (files and directories, an empty one too). */
+  imageHomeEntries: string[];
+  /** The image's WORKDIR ('' when it sets none). */
+  imageWorkdir: string;
+  /** The image's ENTRYPOINT ([] when it sets none). */
+  imageEntrypoint: string[];
   /** Whether the case's devcontainer.json has lifecycle hooks (see cases.ts). */
   hooks: boolean;
-  /** The hook files the chart renders for the case, "<hook>/<NN-name>" -> command (chart.ts). */
-  hookFiles: Record<string, string>;
   /** A postStartCommand entry that fails on purpose (see cases.ts). */
   failingHook?: { label: string; code: number };
   /** Whether the case's repository has .devcontainer/devcontainer.json. */
   devcontainerInRepo: boolean;
+  /** The lifecycle hook files as the chart renders them (test/parity/chart.ts): "<hook>/NN-name" -> command. */
+  hookFiles: Record<string, string>;
 }
 
 export interface Observation {
   check: string;
   value: string;
-  /** What a user must see; a value that differs fails even when both runtimes agree. */
-  expected?: string;
-  /** Differences are reported, not failed (with the reason in `note`). */
-  informational?: boolean;
+  /**
+   * What a user must see: one value for both runtimes, or each runtime's own.
+   * A value that differs fails, even when both runtimes agree on it.
+   */
+  expected?: string | Record<RuntimeName, string>;
+  /** Why the runtimes' expected values differ: a docs section, `docs/FILE.md#anchor` (report.ts checks it exists). */
+  deliberate?: { doc: string };
   note?: string;
 }
 
 export type Phase = 'fresh' | 'after-restart' | 'after-recreate';
+
+/** How a phase reads in a row: the suite's restart() is Docker Gitspace's stop + start, recreate() its reset. */
+export const PHASE_LABEL: Record<Phase, string> = { fresh: 'fresh', 'after-restart': 'after stop/start', 'after-recreate': 'after reset' };
+
+/** The docs sections that explain each deliberate difference (test/parity/selftest checks the anchors exist). */
+const deviation = (anchor: string) => `docs/seed-deviations.md#${anchor}`;
+export const DOCS = {
+  users: deviation('users-missing-from-the-image-are-created'),
+  home: deviation('home-comes-from-the-resolved-user'),
+  profile: deviation('containerenv-in-etcprofile-is-quoted'),
+  postCreate: deviation('postcreatecommand-runs-once-per-volume'),
+  gitIdentity: deviation('the-users-own-git-identity-survives-a-reset'),
+  credentials: deviation('git-credentials-in-the-running-gitspace'),
+  outsideHome: deviation('persistence-outside-home'),
+  hostDockerInternal: deviation('no-hostdockerinternal'),
+  workdir: deviation('working-directory-of-an-exec'),
+  pid1: deviation('pid-1-runs-as-the-remote-user'),
+  sshd: deviation('sshd-runs-as-the-remote-user'),
+  homeMode: deviation('home-mode-under-fsgroup'),
+  workspaces: deviation('workspaces-compat-mount'),
+  hookLog: deviation('a-hook-log-on-the-volume'),
+  homeEntries: deviation('home-entries-the-gitspace-adds'),
+} as const;
+
+const RUNTIMES: RuntimeName[] = ['docker', 'kubernetes'];
+
+/**
+ * Each runtime's expected value from f; one string when they agree. When they
+ * differ, the observation must carry `deliberate` (report.ts fails it otherwise).
+ */
+function each(f: (rt: RuntimeName) => string): string | Record<RuntimeName, string> {
+  const v = Object.fromEntries(RUNTIMES.map((rt) => [rt, f(rt)])) as Record<RuntimeName, string>;
+  return v.docker === v.kubernetes ? v.docker : v;
+}
+
+/** An observation whose expectation may differ by runtime, for the reason in doc. */
+function obs(check: string, value: string, expected: string | Record<RuntimeName, string>, doc?: string, note?: string): Observation {
+  const o: Observation = { check, value, expected };
+  if (typeof expected === 'object' && doc) o.deliberate = { doc };
+  if (note) o.note = note;
+  return o;
+}
 
 export interface Check {
   id: string;
@@ -71,33 +132,6 @@ const out = (r: RunResult) => r.stdout.trim();
 /** sh -c SCRIPT with data as positional parameters ($1…), never spliced into the script. */
 async function sh(ctx: CheckContext, script: string, args: string[] = [], input?: string): Promise<string> {
   return out(await ctx.gs.exec(['/bin/sh', '-c', script, 'sh', ...args], { input }));
-}
-
-/**
- * git fetch and git push from a login shell in the gitspace, with the gitspace's own credentials
- * (Docker Gitspace: its 30-day credential cache; the chart: repo.credentials.inGitspace). The push
- * goes to a branch of its own, so the other runtime's clone of the same repository is untouched.
- */
-async function gitFetchPush(ctx: CheckContext): Promise<Observation[]> {
-  const branch = `parity-push-${randomBytes(4).toString('hex')}`;
-  const script = `cd "$HOME/$1" || exit 9
-export GIT_TERMINAL_PROMPT=0
-if git fetch -q origin 2>/dev/null; then echo "fetch: ok"; else echo "fetch: refused"; fi
-git -c user.name=parity -c user.email=parity@parity.invalid commit -q --allow-empty -m "parity push" >/dev/null 2>&1
-if git push -q origin "HEAD:refs/heads/$2" 2>/dev/null; then echo "push: ok"; else echo "push: refused"; fi`;
-  const r = await ctx.gs.exec(['/bin/bash', '-lc', script, 'bash', ctx.repoName, branch], { allowFail: true });
-  const line = (what: string) => r.stdout.split('\n').find((l) => l.startsWith(`${what}: `))?.slice(what.length + 2) ?? `no answer (exit ${r.exitCode}: ${r.stderr.trim().split('\n').at(-1) ?? ''})`;
-  // The server's own repository says whether the push landed.
-  const gitDir = path.join(ctx.gitServer.root, `${ctx.repoName}.git`);
-  const pushed = (await run('git', ['--git-dir', gitDir, 'rev-parse', '--verify', '-q', `refs/heads/${branch}`], { allowFail: true })).exitCode === 0;
-  return [
-    { check: 'git fetch from a login shell in the gitspace, with its own credentials', value: line('fetch'), expected: 'ok' },
-    {
-      check: 'git push from a login shell in the gitspace, with its own credentials',
-      value: line('push') === 'ok' && !pushed ? 'ok, but the branch is not on the server' : line('push'),
-      expected: 'ok',
-    },
-  ];
 }
 
 /** PID of the IDE's main process (oldest process whose command line names it). */
@@ -126,6 +160,7 @@ const idPrefix = (e: ExpectedUser) => `uid=${e.uid}(${e.name}) gid=${e.gid}(${e.
 const PERSIST_WRITE = `
 set -e
 printf '%s\\n' "$1" >"$HOME/.test-persistence"
+printf '%s\\n' "$1" >"/tmp/parity-outside-home-$(id -u)"
 printf '\\n# parity %s\\n' "$1" >>"$HOME/.bashrc"
 git config --global parity.marker "$1"
 mkdir -p "$HOME/.ssh" && chmod 700 "$HOME/.ssh"
@@ -142,7 +177,8 @@ r test-persistence 'grep -qxF "$t" "$HOME/.test-persistence"'
 r bashrc 'grep -qxF "# parity $t" "$HOME/.bashrc"'
 r gitconfig '[ "$(git config --global parity.marker)" = "$t" ]'
 r ssh-key '[ "$(stat -c %a "$HOME/.ssh/id_parity")" = 600 ] && grep -q "parity-$t" "$HOME/.ssh/id_parity.pub" && ssh-keygen -y -f "$HOME/.ssh/id_parity" >/dev/null'
-r second-repo 'git -C "$HOME/parity-second" rev-parse HEAD && grep -qxF "$t" "$HOME/parity-second/uncommitted.txt"'`;
+r second-repo 'git -C "$HOME/parity-second" rev-parse HEAD && grep -qxF "$t" "$HOME/parity-second/uncommitted.txt"'
+r tmp 'grep -qxF "$t" "/tmp/parity-outside-home-$(id -u)"'`;
 
 const PERSIST_ITEMS: Record<string, string> = {
   'test-persistence': 'persistence: $HOME/.test-persistence',
@@ -182,33 +218,69 @@ async function getText(host: string, port: number, timeoutMs = 20_000): Promise<
   }
 }
 
+/** The first stderr line of a failed git command, without git's "fatal: " and the URL (it holds the server's port). */
+function gitWords(r: RunResult): string {
+  // kubectl exec adds its own last line ("command terminated with exit code N"): git's words come before it.
+  const lines = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^command terminated with exit code/.test(l));
+  const line = lines.at(-1) ?? `exit code ${r.exitCode}`;
+  if (/could not read Username|terminal prompts disabled|Authentication failed/.test(line)) return 'asks for credentials: none in the gitspace';
+  return `failed: ${line.replace(/^fatal: /, '').replace(/'https?:\/\/[^']*'/g, "'URL'")}`;
+}
+
+/** A git command in $HOME/{repo} with no terminal to prompt on, as a user's tool (not a terminal) runs it. */
+async function gitInRepo(ctx: CheckContext, args: string[]): Promise<string> {
+  const r = await ctx.gs.exec(['/bin/sh', '-c', 'cd "$HOME/$1" && shift && GIT_TERMINAL_PROMPT=0 GIT_ASKPASS= SSH_ASKPASS= git "$@"', 'sh', ctx.repoName, ...args], { allowFail: true });
+  return r.exitCode === 0 ? 'works without a prompt' : gitWords(r);
+}
+
+/**
+ * What each runtime adds to HOME besides the image's entries and the repository,
+ * by the time of the fresh checks (before the IDE is loaded or the user writes).
+ */
+function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
+  const ssh = ctx.ide.protocol === 'ssh';
+  const hooks = ctx.hooks ? ['.parity-post-create', '.parity-post-start'] : [];
+  // code-server's config (~/.config) and data (~/.local) on both; an entry the image has is not counted.
+  const codeServer = ssh ? [] : ['.config', '.local'];
+  const image = new Set(ctx.imageHomeEntries);
+  const sorted = (a: string[]) => [...new Set(a)].filter((n) => !image.has(n)).sort().join(' ') || 'none';
+  return {
+    // git's credential cache socket (~/.cache), the identity and helper (~/.gitconfig), code-server's log.
+    docker: sorted([...hooks, ...codeServer, '.cache', '.gitconfig', ...(ssh ? ['.ssh'] : ['code-server.log'])]),
+    // the hook log and markers (~/.gitspace), the identity; the filesystem's lost+found.
+    kubernetes: sorted([...hooks, ...codeServer, '.gitconfig', '.gitspace', 'lost+found', ...(ssh ? ['.ssh'] : [])]),
+  };
+}
+
 export const CHECKS: Check[] = [
   {
     id: 'mount',
     phases: ['fresh'],
     async run(ctx) {
       const mounts = await ctx.gs.describeMounts();
-      const home = ctx.expected.home;
-      const atHome = mounts.filter((m) => m.destination === home);
-      const others = mounts.filter((m) => m.destination !== home).map((m) => m.destination).sort();
+      const volume = mounts.map((m) => `${m.destination} (${m.readOnly ? 'ro' : 'rw'})`);
+      const home = await sh(ctx, 'printf %s "$HOME"');
       const info = await sh(ctx, 'awk -v h="$1" \'$5 == h { split($6, o, ","); print $5, o[1] }\' /proc/self/mountinfo', [home]);
+      const p = ctx.place;
       return [
-        {
-          check: 'mount: volume at (platform: docker inspect / pod spec)',
-          value: atHome.length ? atHome.map((m) => `${m.destination} (${m.readOnly ? 'ro' : 'rw'})`).join(', ') : `not at ${home}: ${mounts.map((m) => m.destination).join(', ') || 'no volume mount'}`,
-          expected: `${home} (rw)`,
-        },
-        {
-          check: 'mount: HOME in /proc/self/mountinfo',
-          value: info || `${home} is not a mount point`,
-          expected: `${home} rw`,
-        },
-        {
-          check: 'mount: other mount points of the volume',
-          value: others.join(', ') || 'none',
-          informational: true,
-          note: 'Kubernetes also mounts the volume at /workspaces (compat.workspacesMount); Docker Gitspace has no /workspaces',
-        },
+        obs(
+          'mount: volume at (platform: docker inspect / pod spec)',
+          volume.filter((m) => !m.startsWith('/workspaces ')).join(', ') || 'no volume mount',
+          each((rt) => `${p[rt].volumeAt} (rw)`),
+          DOCS.home,
+        ),
+        obs(
+          'mount: HOME in /proc/self/mountinfo',
+          info || `${home} is not a mount point`,
+          each((rt) => (p[rt].volumeAt === p[rt].home ? `${p[rt].home} rw` : `${p[rt].home} is not a mount point`)),
+          DOCS.home,
+        ),
+        obs(
+          'mount: other mount points of the volume',
+          mounts.map((m) => m.destination).filter((d) => d !== home && d !== p.docker.volumeAt).sort().join(', ') || 'none',
+          { docker: 'none', kubernetes: '/workspaces' },
+          DOCS.workspaces,
+        ),
       ];
     },
   },
@@ -217,9 +289,18 @@ export const CHECKS: Check[] = [
     phases: ['fresh'],
     async run(ctx) {
       const pid = await idePid(ctx);
+      const ssh = ctx.ide.protocol === 'ssh';
       return [
-        { check: 'workdir: pwd of an exec shell', value: await sh(ctx, 'pwd'), expected: ctx.expected.home },
-        { check: 'workdir: IDE process cwd (/proc/<pid>/cwd)', value: await sh(ctx, 'readlink "/proc/$1/cwd"', [pid]) },
+        // Docker Gitspace gives the container no WorkingDir: an exec starts in the image's WORKDIR (none here: /).
+        obs('workdir: pwd of an exec shell', await sh(ctx, 'pwd'), { docker: ctx.imageWorkdir || '/', kubernetes: ctx.place.kubernetes.home }, DOCS.workdir),
+        obs(
+          'workdir: IDE process cwd (/proc/<pid>/cwd)',
+          await sh(ctx, 'readlink "/proc/$1/cwd" 2>/dev/null || echo "not readable by the user"', [pid]),
+          // Docker: code-server is started by an exec in HOME as upstream computes it; sshd runs as root.
+          // Kubernetes: code-server runs in HOME; the chart's sshd (the user's) works from / like any sshd.
+          { docker: ssh ? 'not readable by the user' : ctx.place.docker.volumeAt, kubernetes: ssh ? '/' : ctx.place.kubernetes.home },
+          ssh ? DOCS.sshd : DOCS.home,
+        ),
       ];
     },
   },
@@ -227,26 +308,29 @@ export const CHECKS: Check[] = [
     id: 'user',
     phases: ['fresh'],
     async run(ctx) {
-      const id = await sh(ctx, 'id');
       const pid = await idePid(ctx);
-      const u = ctx.values.user;
-      const same = (u?.containerUser ?? 'root') === (u?.remoteUser ?? 'root');
+      const p = ctx.place;
+      const ssh = ctx.ide.protocol === 'ssh';
+      const root = { name: 'root', uid: 0, gid: 0, group: 'root', home: '/root' };
+      const containerUser = ctx.values.user?.containerUser ?? 'root';
       return [
-        {
-          check: 'user: id (uid, gid, groups, name)',
-          value: id,
-          expected: id.startsWith(`${idPrefix(ctx.expected)} `) || id === idPrefix(ctx.expected) ? id : `${idPrefix(ctx.expected)} groups=…`,
-        },
-        { check: 'user: HOME env', value: await sh(ctx, 'printf %s "$HOME"'), expected: ctx.expected.home },
-        { check: 'user: whoami', value: await sh(ctx, 'whoami 2>&1 || id -un'), expected: ctx.expected.name },
-        { check: 'user: IDE process', value: await sh(ctx, PROC_USER_SCRIPT, [pid]), expected: idPrefix(ctx.expected) },
-        {
-          check: 'user: main process (PID 1)',
-          value: await sh(ctx, PROC_USER_SCRIPT, ['1']),
-          // Docker runs PID 1 as containerUser, the pod as remoteUser: equal only when they are.
-          informational: !same,
-          note: same ? undefined : `containerUser ${u?.containerUser} ≠ remoteUser ${u?.remoteUser}: Docker's PID 1 runs as containerUser, the pod's as remoteUser`,
-        },
+        obs('user: id (uid, gid, groups, name)', await sh(ctx, 'id'), each((rt) => `${idPrefix(p[rt])} groups=${p[rt].gid}(${p[rt].group})`)),
+        obs('user: HOME env', await sh(ctx, 'printf %s "$HOME"'), each((rt) => p[rt].home), DOCS.home),
+        obs('user: whoami', await sh(ctx, 'whoami 2>&1 || id -un'), each((rt) => p[rt].name)),
+        obs(
+          'user: IDE process',
+          await sh(ctx, PROC_USER_SCRIPT, [pid]),
+          // Docker Gitspace runs sshd as root; the chart runs it as the user.
+          each((rt) => idPrefix(ssh && rt === 'docker' ? root : p[rt])),
+          DOCS.sshd,
+        ),
+        obs(
+          'user: main process (PID 1)',
+          await sh(ctx, PROC_USER_SCRIPT, ['1']),
+          // Docker runs PID 1 as containerUser (root in every case here), the pod as the remote user.
+          { docker: containerUser === 'root' ? idPrefix(root) : idPrefix(p.docker), kubernetes: idPrefix(p.kubernetes) },
+          DOCS.pid1,
+        ),
       ];
     },
   },
@@ -261,31 +345,27 @@ export const CHECKS: Check[] = [
       const entry = f ? `${f[0][0] === 'd' ? 'dir' : f[0]} ${repo}/ owner ${f[2]}:${f[3]}` : `no ${repo} in ls -la $HOME`;
       const git = await sh(ctx, 'test -d "$HOME/$1/.git" && echo ".git present" || echo "no .git"', [repo]);
       const head = await sh(ctx, 'git -C "$HOME/$1" rev-parse HEAD 2>&1', [repo]);
-      const names = listing
+      // HOME's entries beyond the image's own and the repository: what the gitspace added.
+      const image = new Set(ctx.imageHomeEntries);
+      const added = listing
         .split('\n')
         .slice(1)
         .map((l) => l.split(/\s+/).at(-1) ?? '')
-        .filter((n) => n && n !== '.' && n !== '..')
+        .filter((n) => n && n !== '.' && n !== '..' && n !== repo && !image.has(n))
         .sort();
+      const p = ctx.place;
       return [
-        {
-          check: 'code: ls -la $HOME shows {repo}/ with .git',
-          value: `${entry}, ${git}`,
-          expected: `dir ${repo}/ owner ${ctx.expected.name}:${ctx.expected.group}, .git present`,
-        },
-        { check: 'code: $HOME/{repo} HEAD', value: head, expected: ctx.repoHead },
-        {
-          check: 'code: HOME entries',
-          value: names.join(' '),
-          informational: true,
-          note: 'what the IDE and the platform add to HOME may differ (e.g. lost+found of a fresh filesystem)',
-        },
-        {
-          check: 'code: HOME mode',
-          value: await sh(ctx, 'stat -c %A "$HOME"'),
-          informational: true,
-          note: "fsGroup makes the volume root group-writable with setgid on Kubernetes (docs/seed-deviations.md #10)",
-        },
+        obs('code: ls -la $HOME shows {repo}/ with .git', `${entry}, ${git}`, each((rt) => `dir ${repo}/ owner ${p[rt].name}:${p[rt].group}, .git present`)),
+        obs('code: $HOME/{repo} HEAD', head, ctx.repoHead),
+        obs('code: HOME entries the gitspace added (besides the image\'s and the repository)', added.join(' ') || 'none', homeAdded(ctx), DOCS.homeEntries),
+        obs(
+          'code: HOME mode',
+          await sh(ctx, 'stat -c %A "$HOME"'),
+          // Docker Gitspace: chmod 755 on the HOME it computes (the image's own mode when HOME is elsewhere);
+          // the chart: fsGroup makes the volume root group-writable with setgid.
+          { docker: 'drwxr-xr-x', kubernetes: p.kubernetes.uid === 0 ? 'drwxrws---' : 'drwxrwsr-x' },
+          DOCS.homeMode,
+        ),
       ];
     },
   },
@@ -294,20 +374,16 @@ export const CHECKS: Check[] = [
     phases: ['fresh'],
     async run(ctx) {
       const files = ctx.imageHomeFiles;
-      if (!files.length) return [{ check: 'seed: image HOME content on the new volume', value: 'the image has no files under HOME', expected: 'the image has no files under HOME' }];
+      if (!files.length) return [obs('seed: image HOME content on the new volume', 'the image has no files under HOME', 'the image has no files under HOME')];
       const missing = (await sh(ctx, 'for f in "$@"; do [ -e "$HOME/$f" ] || echo "$f"; done', files)).split('\n').filter(Boolean);
       const notMine = await sh(ctx, 'cd "$HOME" && for f in "$@"; do [ ! -e "$f" ] || [ -O "$f" ] || echo "$f"; done', files);
       return [
-        {
-          check: 'seed: image HOME content on the new volume',
-          value: missing.length ? `missing ${missing.length} of ${files.length}: ${missing.slice(0, 5).join(', ')}` : `all ${files.length} image files present`,
-          expected: `all ${files.length} image files present`,
-        },
-        {
-          check: 'seed: seeded files owned by the user',
-          value: notMine ? `not owned: ${notMine.split('\n').slice(0, 5).join(', ')}` : 'all',
-          expected: 'all',
-        },
+        obs(
+          'seed: image HOME content on the new volume',
+          missing.length ? `missing ${missing.length} of ${files.length}: ${missing.slice(0, 5).join(', ')}` : `all ${files.length} image files present`,
+          `all ${files.length} image files present`,
+        ),
+        obs('seed: seeded files owned by the user', notMine ? `not owned: ${notMine.split('\n').slice(0, 5).join(', ')}` : 'all', 'all'),
       ];
     },
   },
@@ -320,15 +396,13 @@ export const CHECKS: Check[] = [
         'if [ -d "/workspaces/$1" ]; then [ "$(stat -c %d:%i "/workspaces/$1")" = "$(stat -c %d:%i "$HOME/$1")" ] && echo "same directory as \\$HOME/$1" || echo "a different directory"; else echo "/workspaces/$1 does not exist"; fi',
         [ctx.repoName],
       );
-      const want = ctx.capabilities.workspacesPath ? `same directory as $HOME/${ctx.repoName}` : `/workspaces/${ctx.repoName} does not exist`;
       return [
-        {
-          check: 'compat: /workspaces/{repo}',
-          value: v,
-          expected: want,
-          informational: true,
-          note: 'a Kubernetes-only capability (old runtime paths keep working); Docker Gitspace has no /workspaces',
-        },
+        obs(
+          'compat: /workspaces/{repo}',
+          v,
+          { docker: `/workspaces/${ctx.repoName} does not exist`, kubernetes: `same directory as $HOME/${ctx.repoName}` },
+          DOCS.workspaces,
+        ),
       ];
     },
   },
@@ -337,24 +411,25 @@ export const CHECKS: Check[] = [
     phases: ['fresh', 'after-restart', 'after-recreate'],
     async run(ctx, phase) {
       const fwd = await ctx.gs.portAccess(ctx.ide.port);
+      const label = PHASE_LABEL[phase];
       try {
         if (ctx.ide.protocol === 'http') {
           const a = await httpGet(fwd.host, fwd.port, `/?folder=${encodeURIComponent(`${ctx.expected.home}/${ctx.repoName}`)}`);
           // Docker Gitspace runs code-server with --disable-workspace-trust: the repository opens with no trust prompt.
           const cmdline = await sh(ctx, 'tr "\\0" " " <"/proc/$1/cmdline"', [await idePid(ctx)]);
           return [
-            { check: `ide: code-server workbench over HTTP (${phase})`, value: `HTTP ${a.status}${a.workbench ? ', workbench page' : ', not the workbench'}`, expected: 'HTTP 200, workbench page' },
-            {
-              check: `ide: workspace trust of code-server (${phase})`,
-              value: / --disable-workspace-trust( |$)/.test(cmdline) ? 'disabled: no trust prompt' : 'enabled: the trust prompt shows',
-              expected: 'disabled: no trust prompt',
-            },
+            obs(`ide: code-server workbench over HTTP (${label})`, `HTTP ${a.status}${a.workbench ? ', workbench page' : ', not the workbench'}`, 'HTTP 200, workbench page'),
+            obs(
+              `ide: workspace trust of code-server (${label})`,
+              / --disable-workspace-trust( |$)/.test(cmdline) ? 'disabled: no trust prompt' : 'enabled: the trust prompt shows',
+              'disabled: no trust prompt',
+            ),
           ];
         }
         const banner = (await sshBanner(fwd.host, fwd.port)).replace(/^(SSH-2\.0-OpenSSH)_.*/, '$1');
         const r = await sshRun(fwd.host, fwd.port, ctx.expected.name, ctx.ide.sshKeyFile ?? '', ['echo "$(id -un) $(pwd)"']);
         const login = r.exitCode === 0 ? `key login: ${r.stdout.trim()}` : `key login failed: ${r.stderr.trim().split('\n').at(-1)}`;
-        return [{ check: `ide: SSH (${phase})`, value: `${banner}; ${login}`, expected: `SSH-2.0-OpenSSH; key login: ${ctx.expected.name} ${ctx.expected.home}` }];
+        return [obs(`ide: SSH (${label})`, `${banner}; ${login}`, each((rt) => `SSH-2.0-OpenSSH; key login: ${ctx.place[rt].name} ${ctx.place[rt].home}`))];
       } finally {
         await fwd.close();
       }
@@ -362,8 +437,18 @@ export const CHECKS: Check[] = [
   },
   {
     id: 'credentials',
-    phases: ['fresh'],
-    async run(ctx) {
+    phases: ['fresh', 'after-restart'],
+    async run(ctx, phase) {
+      const label = PHASE_LABEL[phase];
+      // Docker Gitspace caches the clone's credentials in git's memory cache (re-armed at every start);
+      // the chart's credential helper reads the mounted Secret (repo.credentials.inGitspace, the default).
+      const gitRows = [
+        obs(`git: git fetch in $HOME/{repo} (${label})`, await gitInRepo(ctx, ['fetch', '-q', 'origin']), 'works without a prompt'),
+      ];
+      if (phase !== 'fresh') return gitRows;
+      gitRows.push(
+        obs(`git: git push of a new branch (${label})`, await gitInRepo(ctx, ['push', '-q', 'origin', `HEAD:refs/heads/parity-push-${TOKEN}-${(await ctx.gs.clientAddress()).replace(/[^0-9a-z]/gi, '-')}`]), 'works without a prompt'),
+      );
       // The password goes in on stdin; grep reads the whole HOME (repo .git/config included).
       // Status 1 (no match) is the answer wanted; anything else (2: grep could not read) fails the check.
       const files = await sh(ctx, 'pw=$(cat); rc=0; grep -rlsF -e "$pw" "$HOME" || rc=$?; [ "$rc" -le 1 ]', [], ctx.git.password);
@@ -373,13 +458,14 @@ export const CHECKS: Check[] = [
         .slice(ctx.requestsFrom)
         .filter((r) => r.repo === `${ctx.repoName}.git` && r.status === 200 && r.from === from);
       return [
-        { check: 'git: credentials in files under HOME', value: files ? `found in ${files.split('\n').join(', ')}` : 'none', expected: 'none' },
-        {
-          check: 'git: private repo cloned with basic auth',
-          value: auth.length ? `yes, as ${[...new Set(auth.map((r) => r.user || '(anonymous)'))].join(', ')}` : 'no successful request',
-          expected: `yes, as ${ctx.git.username}`,
-        },
-        ...(await gitFetchPush(ctx)),
+        obs('git: credentials in files under HOME', files ? `found in ${files.split('\n').join(', ')}` : 'none', 'none'),
+        obs('git: private repo cloned with basic auth', auth.length ? `yes, as ${[...new Set(auth.map((r) => r.user || '(anonymous)'))].join(', ')}` : 'no successful request', `yes, as ${ctx.git.username}`),
+        // Docker keeps them in git's memory cache; the chart mounts the Secret's files for its credential helper.
+        obs('git: credentials files in the running gitspace (/gitspace/git-credentials)', await sh(ctx, 'ls /gitspace/git-credentials >/dev/null 2>&1 && echo present || echo absent'), {
+          docker: 'absent',
+          kubernetes: 'present',
+        }, DOCS.credentials),
+        ...gitRows,
       ];
     },
   },
@@ -388,41 +474,57 @@ export const CHECKS: Check[] = [
     phases: ['fresh', 'after-restart', 'after-recreate'],
     async run(ctx, phase) {
       if (!ctx.hooks) return [];
+      const label = PHASE_LABEL[phase];
       const n = (f: string) => sh(ctx, 'if [ -f "$HOME/$1" ]; then wc -l <"$HOME/$1"; else echo 0; fi', [f]);
-      // postCreate once per volume (marker on the volume, docs/architecture.md), postStart every start.
       const starts = { fresh: 1, 'after-restart': 2, 'after-recreate': 3 }[phase];
-      // The hook log on the volume (what `kubectl logs` / the start log also show): one "done" per run.
+      // Docker Gitspace runs postCreateCommand in every new container (create, reset); the chart once per volume.
+      const creates = { fresh: 1, 'after-restart': 1, 'after-recreate': 2 }[phase];
+      // The chart's hook log on the volume (what `kubectl logs` also shows): one "done" per run.
       const logged = await sh(
         ctx,
-        'f="$HOME/.gitspace/logs/lifecycle.log"; [ -f "$f" ] || { echo "no $f"; exit 0; }; printf "postCreate %s, postStart %s" "$(grep -c "hook postCreateCommand/.*: done" "$f")" "$(grep -c "hook postStartCommand/.*: done" "$f")"',
+        'f="$HOME/.gitspace/logs/lifecycle.log"; [ -f "$f" ] || { echo "no ~/.gitspace/logs/lifecycle.log"; exit 0; }; printf "postCreate %s, postStart %s" "$(grep -c "hook postCreateCommand/.*: done" "$f")" "$(grep -c "hook postStartCommand/.*: done" "$f")"',
       );
-      // A failing hook: logged with its exit code, the gitspace keeps running (the ide check answers).
       const failed = await sh(
         ctx,
-        'sed -n "s/.*\\[gitspace\\] hook \\([^ ]*\\): FAILED with exit code \\([0-9]*\\).*/\\1: exit code \\2/p" "$HOME/.gitspace/logs/lifecycle.log" 2>/dev/null | sort | uniq -c',
+        'f="$HOME/.gitspace/logs/lifecycle.log"; [ -f "$f" ] || { echo "no ~/.gitspace/logs/lifecycle.log"; exit 0; }; sed -n "s/.*\\[gitspace\\] hook \\([^ ]*\\): FAILED with exit code \\([0-9]*\\).*/\\1: exit code \\2/p" "$f" | sort | uniq -c',
       );
-      const failedText = failed
-        ? failed.split('\n').map((l) => { const m = /^\s*(\d+)\s+(.*)$/.exec(l); return m ? `${m[2]} ×${m[1]}` : l; }).join(', ')
-        : 'none';
+      const failedText = failed.startsWith('no ')
+        ? failed
+        : failed
+          ? failed.split('\n').map((l) => { const m = /^\s*(\d+)\s+(.*)$/.exec(l); return m ? `${m[2]} ×${m[1]}` : l; }).join(', ')
+          : 'none';
       const fh = ctx.failingHook;
-      // This start's postStartCommand outcomes in the platform's log (kubectl logs / the start output).
-      const postStartFiles = Object.keys(ctx.hookFiles).filter((f) => f.startsWith('postStartCommand/')).sort();
-      const wantLog = postStartFiles.map((f) => `${f}: ${fh && f === fh.label ? `FAILED with exit code ${fh.code}` : 'done'}`).join(', ');
+      // This start's postStartCommand outcomes in the platform's log (kubectl logs / the reference's setup log),
+      // by command: the chart names a hook by its file, the reference by its command line.
+      const files = ctx.hookFiles;
+      const postStart = Object.entries(files).filter(([f]) => f.startsWith('postStartCommand/')).sort(([a], [b]) => a.localeCompare(b));
+      const outcome = (f: string) => (fh && f === fh.label ? `exit code ${fh.code}` : 'done');
+      const wantLog = postStart.map(([f, cmd]) => `${JSON.stringify(cmd)}: ${outcome(f)}`).sort().join(', ');
       let inLog = '';
       for (let i = 0; i < 20; i++) {
         const text = await ctx.gs.startLog();
         const seen = new Set<string>();
-        for (const m of text.matchAll(/\[gitspace\] hook (postStartCommand\/\S+): (done|FAILED with exit code \d+)/g)) seen.add(`${m[1]}: ${m[2]}`);
-        inLog = [...seen].sort().join(', ') || 'no hook lines';
+        const result = (s: string) => (s === 'done' ? 'done' : s.replace('FAILED with exit code', 'exit code'));
+        for (const m of text.matchAll(/\[gitspace\] hook (postStartCommand\/\S+): (done|FAILED with exit code \d+)/g)) {
+          seen.add(`${JSON.stringify(files[m[1]] ?? m[1])}: ${result(m[2])}`);
+        }
+        for (const m of text.matchAll(/\[lifecycle\] postStartCommand ("(?:[^"\\]|\\.)*"): (done|FAILED with exit code \d+)/g)) {
+          seen.add(`${m[1]}: ${result(m[2])}`);
+        }
+        inLog = [...seen].sort().join(', ') || 'no postStartCommand lines';
         if (inLog === wantLog) break;
         await new Promise((r) => setTimeout(r, 500));
       }
+      const noLog = 'no ~/.gitspace/logs/lifecycle.log';
       return [
-        { check: `lifecycle: postStartCommand outcome in the platform log (kubectl logs / start output) (${phase})`, value: inLog, expected: wantLog },
-        { check: `lifecycle: failed hooks in the log, with exit code (${phase})`, value: failedText, expected: fh ? `${fh.label}: exit code ${fh.code} ×${starts}` : 'none' },
-        { check: `lifecycle: postCreateCommand runs (${phase})`, value: `${await n('.parity-post-create')} time(s)`, expected: '1 time(s)' },
-        { check: `lifecycle: postStartCommand runs (${phase})`, value: `${await n('.parity-post-start')} time(s)`, expected: `${starts} time(s)` },
-        { check: `lifecycle: hooks logged done in ~/.gitspace/logs/lifecycle.log (${phase})`, value: logged, expected: `postCreate 1, postStart ${starts}` },
+        obs(`lifecycle: postStartCommand outcome in the platform log (kubectl logs / setup log) (${label})`, inLog, wantLog),
+        obs(`lifecycle: failed hooks in ~/.gitspace/logs/lifecycle.log, with exit code (${label})`, failedText, {
+          docker: noLog,
+          kubernetes: fh ? `${fh.label}: exit code ${fh.code} ×${starts}` : 'none',
+        }, DOCS.hookLog),
+        obs(`lifecycle: postCreateCommand runs (${label})`, `${await n('.parity-post-create')} time(s)`, { docker: `${creates} time(s)`, kubernetes: '1 time(s)' }, DOCS.postCreate),
+        obs(`lifecycle: postStartCommand runs (${label})`, `${await n('.parity-post-start')} time(s)`, `${starts} time(s)`),
+        obs(`lifecycle: hooks logged done in ~/.gitspace/logs/lifecycle.log (${label})`, logged, { docker: noLog, kubernetes: `postCreate 1, postStart ${starts}` }, DOCS.hookLog),
       ];
     },
   },
@@ -437,16 +539,23 @@ export const CHECKS: Check[] = [
         [ -f "$f" ] || { echo "no $f"; exit 0; }
         st=$(git -C "$HOME/$1" status --porcelain -- .devcontainer/devcontainer.json | cut -c1-2)
         case "$st" in "") s="the repository's, unchanged" ;; "??") s="written by the gitspace" ;; *) s="the repository's, changed ($st)" ;; esac
-        printf '%s: %s\n' "$s" "$(tr -d '\n' <"$f")"`,
+        printf '%s\\n' "$s"; cat "$f"`,
         [ctx.repoName],
       );
+      const [state, ...content] = v.split('\n');
+      let json = content.join('\n');
+      try {
+        json = JSON.stringify(JSON.parse(json)); // the content, not its layout
+      } catch {
+        // not JSON: shown as it is
+      }
       const image = `${ctx.values.image?.repository}:${ctx.values.image?.tag}`;
       return [
-        {
-          check: 'devcontainer.json in $HOME/{repo}',
-          value: ctx.devcontainerInRepo ? v.replace(/:.*/, '') : v,
-          expected: ctx.devcontainerInRepo ? "the repository's, unchanged" : `written by the gitspace: {"image": "${image}"}`,
-        },
+        obs(
+          'devcontainer.json in $HOME/{repo}',
+          ctx.devcontainerInRepo ? state : `${state}: ${json}`,
+          ctx.devcontainerInRepo ? "the repository's, unchanged" : `written by the gitspace: ${JSON.stringify({ image })}`,
+        ),
       ];
     },
   },
@@ -457,16 +566,32 @@ export const CHECKS: Check[] = [
     phases: ['fresh', 'after-recreate'],
     async run(ctx, phase) {
       const env = ctx.values.devcontainer?.containerEnv ?? {};
-      const obs: Observation[] = [];
-      for (const [k, want] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
+      const label = PHASE_LABEL[phase];
+      const entries = Object.entries(env).sort(([a], [b]) => a.localeCompare(b));
+      if (!entries.length) return [];
+      const result: Observation[] = [];
+      // Docker Gitspace writes `export K=V` unquoted: a value with a quote makes /etc/profile a syntax error.
+      const broken = entries.some(([, v]) => /['"]/.test(v));
+      const loginErr = await ctx.gs.exec(['/bin/sh', '-c', 'env -i HOME="$HOME" PATH=/usr/bin:/bin bash -lc true 2>&1 >/dev/null'], { allowFail: true });
+      const errText = loginErr.stdout.trim().split('\n').filter(Boolean).map((l) => l.replace(/^\/etc\/profile: line \d+: /, '/etc/profile: '));
+      result.push(
+        obs(`env: errors of a login shell (bash -l) reading /etc/profile (${label})`, errText.join('; ') || 'none', {
+          docker: broken ? "/etc/profile: unexpected EOF while looking for matching `''" : 'none',
+          kubernetes: 'none',
+        }, DOCS.profile),
+      );
+      for (const [k, want] of entries) {
         const plain = await sh(ctx, 'printenv -- "$1" || echo "(unset)"', [k]);
-        const login = await sh(ctx, 'env -i HOME="$HOME" PATH=/usr/bin:/bin bash -lc \'printenv -- "$1" || echo "(unset)"\' bash "$1"', [k]);
-        obs.push(
-          { check: `env: containerEnv ${k} in exec (${phase})`, value: plain, expected: want },
-          { check: `env: containerEnv ${k} in a login shell from an empty environment (${phase})`, value: login, expected: want },
+        const login = await sh(ctx, 'env -i HOME="$HOME" PATH=/usr/bin:/bin bash -lc \'printenv -- "$1" || echo "(unset)"\' bash "$1" 2>/dev/null', [k]);
+        result.push(
+          obs(`env: containerEnv ${k} in exec (${label})`, plain, want),
+          obs(`env: containerEnv ${k} in a login shell from an empty environment (${label})`, login, {
+            docker: /['"]/.test(want) ? '(unset)' : want,
+            kubernetes: want,
+          }, DOCS.profile),
         );
       }
-      return obs;
+      return result;
     },
   },
   {
@@ -475,7 +600,7 @@ export const CHECKS: Check[] = [
     phases: ['fresh'],
     async run(ctx) {
       const ports = (ctx.values.devcontainer?.forwardPorts ?? []).filter((p) => p !== ctx.ide.port);
-      const obs: Observation[] = [];
+      const result: Observation[] = [];
       for (const port of ports.slice(0, 1)) {
         const pid = await sh(ctx, LISTEN_SCRIPT, [String(port)]);
         try {
@@ -490,20 +615,16 @@ export const CHECKS: Check[] = [
           } catch (err) {
             value = `not reachable: ${err instanceof Error ? err.message : String(err)}`;
           }
-          obs.push({
-            check: `forwardPorts: a server on ${port} in the gitspace answers from outside (Docker: published port; Kubernetes: the Service)`,
-            value,
-            expected: `HTTP 200 forwarded ${ctx.expected.name}`,
-          });
+          result.push(obs(`forwardPorts: a server on ${port} in the gitspace answers from outside (Docker: published port; Kubernetes: the Service)`, value, `HTTP 200 forwarded ${ctx.expected.name}`));
         } finally {
           if (/^[0-9]+$/.test(pid)) await sh(ctx, 'kill "$1" 2>/dev/null; true', [pid]);
         }
       }
-      return obs;
+      return result;
     },
   },
   {
-    // customizations.vscode.extensions: installed into code-server (on the volume: kept by a re-create).
+    // customizations.vscode.extensions: installed into code-server.
     id: 'extensions',
     phases: ['fresh', 'after-recreate'],
     async run(ctx, phase) {
@@ -512,16 +633,17 @@ export const CHECKS: Check[] = [
       const ids = wanted.map((e) => (e.startsWith('/') ? (vsixIdFromPath(e) ?? e) : e.replace(/@.*/, '')).toLowerCase()).sort();
       const listed = new Set((await sh(ctx, 'code-server --list-extensions 2>/dev/null')).split('\n').map((l) => l.trim().toLowerCase()));
       return [
-        {
-          check: `extensions: code-server --list-extensions (${phase})`,
-          value: ids.map((id) => `${id} ${listed.has(id) ? 'listed' : 'missing'}`).join(', '),
-          expected: ids.map((id) => `${id} listed`).join(', '),
-        },
+        obs(
+          `extensions: code-server --list-extensions (${PHASE_LABEL[phase]})`,
+          ids.map((id) => `${id} ${listed.has(id) ? 'listed' : 'missing'}`).join(', '),
+          ids.map((id) => `${id} listed`).join(', '),
+        ),
       ];
     },
   },
   {
-    // Git identity from values: set when the user has none; the user's own edit wins after a restart.
+    // Git identity from values: set when the user has none; the user's own edit is kept by a stop/start;
+    // Docker Gitspace sets it again at a reset.
     id: 'git-identity',
     phases: ['fresh', 'after-restart', 'after-recreate'],
     async run(ctx, phase) {
@@ -529,25 +651,29 @@ export const CHECKS: Check[] = [
       const email = ctx.values.git?.userEmail;
       if (!name) return [];
       const get = (k: string) => sh(ctx, 'git config --global --get "$1" || echo "(unset)"', [k]);
-      const obs: Observation[] = [];
+      const label = PHASE_LABEL[phase];
       if (phase === 'fresh') {
-        obs.push(
-          { check: 'git identity: user.name from values (fresh)', value: await get('user.name'), expected: name },
-          { check: 'git identity: user.email from values (fresh)', value: await get('user.email'), expected: email ?? '(unset)' },
-          {
-            check: 'git identity: safe.directory has $HOME/{repo} (fresh)',
-            value: (await sh(ctx, 'git config --global --get-all safe.directory | grep -qxF "$HOME/$1" && echo yes || echo no', [ctx.repoName])),
-            expected: 'yes',
-          },
-        );
-        // The user's own edit, before the restart.
+        const result = [
+          obs('git identity: user.name from values (fresh)', await get('user.name'), name),
+          obs('git identity: user.email from values (fresh)', await get('user.email'), email ?? '(unset)'),
+          obs(
+            'git identity: safe.directory has $HOME/{repo} (fresh)',
+            await sh(ctx, 'git config --global --get-all safe.directory | grep -qxF "$HOME/$1" && echo yes || echo no', [ctx.repoName]),
+            'yes',
+          ),
+        ];
+        // The user's own edit, before the stop/start.
         await sh(ctx, 'git config --global user.name "$1"', [OWN_GIT_NAME]);
-        return obs;
+        return result;
       }
-      const how = phase === 'after-restart' ? ctx.capabilities.restart : ctx.capabilities.recreate;
       return [
-        { check: `git identity: the user's own user.name kept (${phase})`, value: await get('user.name'), expected: OWN_GIT_NAME, note: `restart = ${how}` },
-        { check: `git identity: user.email from values kept (${phase})`, value: await get('user.email'), expected: email ?? '(unset)' },
+        obs(
+          `git identity: the user's own user.name (${label})`,
+          await get('user.name'),
+          phase === 'after-recreate' ? { docker: name, kubernetes: OWN_GIT_NAME } : OWN_GIT_NAME,
+          DOCS.gitIdentity,
+        ),
+        obs(`git identity: user.email from values kept (${label})`, await get('user.email'), email ?? '(unset)'),
       ];
     },
   },
@@ -559,14 +685,43 @@ export const CHECKS: Check[] = [
         await sh(ctx, PERSIST_WRITE, [TOKEN, ctx.secondRepoUrl]);
         return [];
       }
-      const how = phase === 'after-restart' ? ctx.capabilities.restart : ctx.capabilities.recreate;
+      const label = PHASE_LABEL[phase];
       const got = Object.fromEntries((await sh(ctx, PERSIST_READ, [TOKEN])).split('\n').map((l) => l.split('=') as [string, string]));
-      return Object.entries(PERSIST_ITEMS).map(([k, label]) => ({
-        check: `${label} (${phase})`,
-        value: got[k] ?? 'not read',
-        expected: 'kept',
-        note: `restart = ${how}`,
-      }));
+      // HOME is on the volume: kept by both. When Docker Gitspace's HOME is not (a raw user string), a reset loses it.
+      const inHome = each((rt) => (phase === 'after-recreate' && ctx.place[rt].volumeAt !== ctx.place[rt].home ? 'lost' : 'kept'));
+      const rows = Object.entries(PERSIST_ITEMS).map(([k, item]) => obs(`${item} (${label})`, got[k] ?? 'not read', inHome, DOCS.home));
+      rows.push(
+        obs(
+          `persistence outside HOME: a /tmp file written by the user (${label})`,
+          got.tmp ?? 'not read',
+          // Docker keeps the container's writable layer over a stop/start; every pod is a new container.
+          phase === 'after-restart' ? { docker: 'kept', kubernetes: 'lost' } : 'lost',
+          DOCS.outsideHome,
+        ),
+      );
+      return rows;
+    },
+  },
+  {
+    id: 'platform',
+    phases: ['fresh'],
+    async run(ctx) {
+      const sudo = await ctx.gs.exec(['/bin/sh', '-c', 'sudo -n true'], { allowFail: true });
+      const sudoText =
+        sudo.exitCode === 0 ? 'allowed without a password' : sudo.exitCode === 127 ? 'no sudo in the image' : `refused: ${sudo.stderr.trim().split('\n').at(-1)}`;
+      const host = await sh(ctx, 'getent hosts host.docker.internal >/dev/null && echo resolves || echo "does not resolve"');
+      const result = [
+        // The test images have no sudo: what a user sees is the same on both (an image with sudo keeps it on both).
+        obs('sudo -n true', sudoText, 'no sudo in the image'),
+        obs('host.docker.internal in the gitspace', host, { docker: 'resolves', kubernetes: 'does not resolve' }, DOCS.hostDockerInternal),
+      ];
+      if (ctx.imageEntrypoint.length) {
+        // gitspace-chart/test-entrypoint's ENTRYPOINT leaves this mark (images/entrypoint). Docker Gitspace
+        // replaces an image's ENTRYPOINT with its own command; so does the chart (every container has a command).
+        const ran = await sh(ctx, 'test -e /var/tmp/gitspace-test-entrypoint.ran && echo ran || echo "did not run"');
+        result.push(obs(`image ENTRYPOINT (${ctx.imageEntrypoint.join(' ')})`, ran, 'did not run'));
+      }
+      return result;
     },
   },
 ];

@@ -1,211 +1,248 @@
-// The Docker runtime: starts a gitspace exactly as Docker Gitspace does
-// (reference/docker-gitspace.md), from `gitspace-chart docker-spec`: a named
-// volume at the remote user's HOME (seeded by Docker's copy-up), the container
-// running `sleep infinity` as containerUser, then the setup steps by
-// `docker exec` in Docker Gitspace's order, using the SAME in-container scripts
-// as the chart (charts/gitspace/files/scripts, copied into the container).
+// The reference runtime ("docker" in the report): a gitspace started the way
+// Docker Gitspace starts one (shared/reference/docker-gitspace.md), by our own
+// code, never the chart's scripts. The container as upstream creates it (the
+// raw remote user's HOME as the volume's mount point, the image's ENTRYPOINT
+// replaced by a sleeping /bin/sh, containerEnv and `--env` run args,
+// host.docker.internal, no WorkingDir/HOME/USER added), then upstream's setup
+// steps in upstream's order, each a `docker exec` as the user upstream runs it
+// as (test/parity/reference/setup-steps.sh), and the lifecycle commands
+// upstream's way. What it is not: docs/parity.md, "The reference runtime".
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { idePortFor, repoNameOf } from '../../generator/src/model.ts';
 import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
 import { progress, run, waitFor, type RunResult } from './exec.ts';
 import { ideAnswers } from './ide.ts';
 import type { Capabilities, CaseInput, ExecOptions, Forward, Gitspace, Runtime, VolumeMount } from './runtime.ts';
-import { chartHookFiles } from './chart.ts';
 import { ideProtocol, repoRoot } from './values.ts';
-
-/** Output of `gitspace-chart docker-spec --json`. */
-export interface DockerSpec {
-  name: string;
-  image: string;
-  /** containerUser: docker run --user. */
-  user: string;
-  remoteUser: string;
-  uid: number;
-  gid: number;
-  home: string;
-  workingDir: string;
-  volume: { name: string; target: string };
-  repoPath: string;
-  env: Record<string, string> | string[];
-  ports: { container: number; host?: number }[];
-  command: string[];
-  labels: Record<string, string>;
-}
 
 /** Label on everything the suite creates, so a crashed run's leftovers are found and removed. */
 export const PARITY_LABEL = 'org.gitspace-chart.parity';
-const SCRIPTS_DIR = '/usr/local/gitspace/scripts';
-const HOOKS_DIR = '/gitspace/hooks';
-const SSH_DIR = '/gitspace/ssh';
-const CREDENTIALS_DIR = '/gitspace/git-credentials';
-// Docker Gitspace's main process when the image gives no entrypoint.
-const SLEEP_COMMAND = ['/bin/sh', '-c', "trap 'exit 0' 15; sleep infinity & wait $!"];
+/** The setup steps, passed to `bash -c` on each exec: nothing of the suite stays in the container. */
+const STEPS_FILE = path.join(repoRoot, 'test/parity/reference/setup-steps.sh');
+// Docker Gitspace's main process when nothing gives an entrypoint: the image's ENTRYPOINT is replaced.
+const SLEEP = ['-c', "trap 'exit 0' 15; sleep infinity & wait $!"];
 
-export async function dockerSpec(valuesFile: string, extraArgs: string[] = []): Promise<DockerSpec> {
-  const r = await run('node', [path.join(repoRoot, 'bin/gitspace-chart.js'), 'docker-spec', '-f', valuesFile, '--json', ...extraArgs]);
-  return JSON.parse(r.stdout) as DockerSpec;
+type Lifecycle = string | string[] | Record<string, string | string[]> | undefined;
+
+/** A failed setup step: "<step>: <the command's last words>", what the gitspace's log ends with. */
+export class StepError extends Error {}
+
+/** What upstream reads from a devcontainer.json (the fields the reference uses). */
+export interface DevcontainerConfig {
+  image?: string;
+  containerUser?: string;
+  remoteUser?: string;
+  containerEnv?: Record<string, string>;
+  runArgs?: string[];
+  forwardPorts?: (number | string)[];
+  postCreateCommand?: Lifecycle;
+  postStartCommand?: Lifecycle;
+  customizations?: { vscode?: { extensions?: string[] } };
 }
 
-function envEntries(env: DockerSpec['env']): [string, string][] {
-  if (Array.isArray(env)) return env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
-  return Object.entries(env ?? {});
+/** The lifecycle command forms, as upstream runs them: string one command, array joined with spaces, object one per entry. */
+export function lifecycleCommands(cmd: Lifecycle): string[] {
+  if (!cmd) return [];
+  if (typeof cmd === 'string') return [cmd];
+  if (Array.isArray(cmd)) return cmd.length ? [cmd.join(' ')] : [];
+  return Object.values(cmd).map((v) => (Array.isArray(v) ? v.join(' ') : v)).filter(Boolean);
 }
 
-class DockerGitspace implements Gitspace {
+/** HOME as upstream computes it: /root for root, else /home/<the remote user string as written>. */
+export function upstreamHome(remoteUser: string): string {
+  return remoteUser === 'root' ? '/root' : path.posix.join('/home', remoteUser);
+}
+
+/** `--env`/`-e` run args (K=V), the only run args the reference applies besides what upstream always adds. */
+export function runArgEnv(runArgs: string[] = []): string[] {
+  const env: string[] = [];
+  for (let i = 0; i < runArgs.length; i++) {
+    const a = runArgs[i];
+    if ((a === '-e' || a === '--env') && runArgs[i + 1] !== undefined) env.push(runArgs[++i]);
+    else if (a.startsWith('--env=')) env.push(a.slice('--env='.length));
+    else if (/^-e./.test(a)) env.push(a.slice(2));
+  }
+  return env.filter((kv) => kv.includes('='));
+}
+
+interface ImageFacts {
+  user: string;
+  metadata: Record<string, unknown>;
+}
+
+/** The image's USER and its devcontainer.metadata label (entries merged, later wins), as upstream reads them. */
+async function imageFacts(image: string): Promise<ImageFacts> {
+  const cfg = JSON.parse((await run('docker', ['image', 'inspect', '-f', '{{json .Config}}', image])).stdout) as {
+    User?: string;
+    Labels?: Record<string, string> | null;
+  };
+  const metadata: Record<string, unknown> = {};
+  const label = cfg.Labels?.['devcontainer.metadata'];
+  if (label) {
+    const parsed = JSON.parse(label) as unknown;
+    for (const entry of Array.isArray(parsed) ? parsed : [parsed]) Object.assign(metadata, entry);
+  }
+  return { user: cfg.User ?? '', metadata };
+}
+
+/** Everything the reference decides before `docker run`, from the repository's devcontainer.json and the image. */
+export interface ReferencePlan {
+  container: string;
+  volume: string;
+  image: string;
+  containerUser: string;
+  remoteUser: string;
+  home: string;
+  repoName: string;
+  repoDir: string;
+  env: string[];
+  idePort: number;
+  ports: number[];
+  postCreate: string[];
+  postStart: string[];
+  extensions: string[];
+}
+
+export async function referencePlan(c: CaseInput): Promise<ReferencePlan> {
+  const v = c.values;
+  const dc: DevcontainerConfig = c.devcontainer ?? {};
+  const image = `${v.image?.repository}:${v.image?.tag}`;
+  const facts = await imageFacts(image);
+  const metaString = (k: string) => (typeof facts.metadata[k] === 'string' ? (facts.metadata[k] as string) : '');
+  const containerUser = dc.containerUser || metaString('containerUser') || facts.user || 'root';
+  const remoteUser = dc.remoteUser || metaString('remoteUser') || containerUser;
+  const home = upstreamHome(remoteUser);
+  const repoName = repoNameOf(v.repo ?? {});
+  const idePort = idePortFor(v.ide?.type ?? 'vs_code_web', v.ide?.port ?? 0);
+  const env = [...Object.entries(dc.containerEnv ?? {}).map(([k, val]) => `${k}=${val}`), ...runArgEnv(dc.runArgs)];
+  const forwarded = (dc.forwardPorts ?? []).map(Number).filter((p) => Number.isInteger(p) && p > 0 && p !== idePort);
+  return {
+    container: `gitspace-ref-${c.name}`,
+    volume: `gitspace-ref-${c.name}`,
+    image,
+    containerUser,
+    remoteUser,
+    home,
+    repoName,
+    repoDir: path.posix.join(home, repoName),
+    env,
+    idePort,
+    ports: [idePort, ...new Set(forwarded)],
+    postCreate: lifecycleCommands(dc.postCreateCommand),
+    postStart: lifecycleCommands(dc.postStartCommand),
+    extensions: dc.customizations?.vscode?.extensions ?? [],
+  };
+}
+
+class ReferenceGitspace implements Gitspace {
+  /** This start's log: every step's output, as Docker Gitspace streams it into the gitspace's log. */
+  private log: string[] = [];
+  private readonly steps = readFileSync(STEPS_FILE, 'utf8');
+
   constructor(
-    private readonly spec: DockerSpec,
+    readonly plan: ReferencePlan,
     private readonly values: Values,
     private readonly c: CaseInput,
     private readonly runId: string,
   ) {}
 
-  private get container() {
-    return this.spec.name;
-  }
-
   private get ideProtocol() {
     return ideProtocol(this.values);
   }
 
-  private get idePort() {
-    return idePortFor(this.values.ide?.type ?? 'vs_code_web', this.values.ide?.port ?? 0);
-  }
-
-  /** The environment the chart gives the scripts (docs/architecture.md), for the same steps here. */
-  private scriptEnv(): Record<string, string> {
-    const v = this.values;
-    const repoName = repoNameOf(v.repo ?? {});
-    const env: Record<string, string> = {
-      GITSPACE_USER: this.spec.remoteUser,
-      GITSPACE_UID: String(this.spec.uid),
-      GITSPACE_GID: String(this.spec.gid),
-      HOME: this.spec.home,
-      USER: this.spec.remoteUser,
-      GITSPACE_LAYOUT: 'home',
-      REPO_URL: v.repo?.url ?? '',
-      REPO_NAME: repoName,
-      REPO_BRANCH: v.repo?.branch ?? '',
-      GIT_USER_NAME: v.git?.userName ?? '',
-      GIT_USER_EMAIL: v.git?.userEmail ?? '',
-      GITSPACE_EXPECT_REMOTE_USER: this.spec.remoteUser,
-      // The chart's clone-step contract: compare devcontainer.json with the fields the values were rendered from.
-      GITSPACE_CHECK_DEVCONTAINER_USER: String(v.user?.devcontainerJson?.check ?? false),
-      GITSPACE_DEVCONTAINER_REMOTE_USER: v.user?.devcontainerJson?.remoteUser ?? '',
-      GITSPACE_DEVCONTAINER_CONTAINER_USER: v.user?.devcontainerJson?.containerUser ?? '',
-      GITSPACE_IMAGE: this.spec.image,
-      GITSPACE_REPO_PATH: this.spec.repoPath,
-      IDE_TYPE: v.ide?.type ?? 'vs_code_web',
-      IDE_PORT: String(this.idePort),
-      IDE_AUTH: v.ide?.auth ?? 'none',
-      GITSPACE_HOOKS_DIR: HOOKS_DIR,
-    };
-    if (this.ideProtocol === 'ssh') env.SSH_AUTHORIZED_KEYS_FILE = `${SSH_DIR}/authorized_keys`;
-    const ext = v.devcontainer?.vscodeExtensions ?? [];
-    if (ext.length) env.IDE_EXTENSIONS = ext.join(',');
-    const plugins = v.devcontainer?.jetbrainsPlugins ?? [];
-    if (plugins.length) env.JETBRAINS_PLUGINS = plugins.join(',');
-    return env;
-  }
-
-  private envArgs(env: Record<string, string>): string[] {
-    return Object.entries(env).flatMap(([k, val]) => ['-e', `${k}=${val}`]);
-  }
-
-  private async docker(args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}) {
+  private docker(args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}) {
     return run('docker', args, opts);
   }
 
-  /** A root step, as Docker Gitspace runs its root scripts. */
-  private async asRoot(argv: string[], opts: { input?: string; env?: Record<string, string> } = {}) {
-    return this.docker(['exec', '-i', '-u', 'root', ...this.envArgs(opts.env ?? {}), this.container, ...argv], { input: opts.input });
+  /** One setup step by `docker exec` as USER in DIR; a failure is a StepError naming the step and its last words. */
+  private async step(name: string, user: string, dir: string, args: string[], input = ''): Promise<void> {
+    const r = await this.docker(['exec', '-i', '-u', user, '-w', dir, this.plan.container, 'bash', '-c', this.steps, 'setup-steps', ...args], {
+      input,
+      allowFail: true,
+      timeoutMs: 600_000,
+    });
+    this.log.push(`[step ${name}] ${`${r.stdout}${r.stderr}`.trim()}`);
+    if (r.exitCode !== 0) {
+      const last = (r.stderr.trim() || r.stdout.trim()).split('\n').filter(Boolean).at(-1) ?? `exit code ${r.exitCode}`;
+      throw new StepError(`${name}: ${last.replace(/^setup-steps: line \d+: /, '')}`);
+    }
   }
 
-  /** Writes content to a file in the container as root (content on stdin, never argv). */
-  private async writeFile(file: string, content: string, mode: string, owner = '0:0') {
-    await this.asRoot(
-      ['/bin/sh', '-c', 'set -e; mkdir -p "$(dirname "$1")"; umask 077; cat >"$1"; chown "$2" "$1"; chmod "$3" "$1"', 'sh', file, owner, mode],
-      { input: content },
-    );
-  }
-
-  /** docker volume create + docker run, as the orchestrator does. */
+  /** docker volume create + docker run, as upstream creates the container. */
   async create(): Promise<void> {
-    const s = this.spec;
-    await this.docker(['volume', 'create', '--label', `${PARITY_LABEL}=${this.runId}`, s.volume.name]);
-    const args = ['run', '-d', '--name', s.name, '--user', s.user, '-v', `${s.volume.name}:${s.volume.target}`, '--label', `${PARITY_LABEL}=${this.runId}`];
-    if (s.workingDir) args.push('-w', s.workingDir);
-    for (const [k, val] of envEntries(s.env)) args.push('-e', `${k}=${val}`);
-    // Published on loopback only; the host port is Docker's choice (a fixed one could clash).
-    for (const p of s.ports) args.push('-p', `127.0.0.1::${p.container}`);
-    for (const [k, val] of Object.entries(s.labels ?? {})) args.push('--label', `${k}=${val}`);
-    args.push(s.image, ...(s.command?.length ? s.command : SLEEP_COMMAND));
+    const p = this.plan;
+    const label = `${PARITY_LABEL}=${this.runId}`;
+    await this.docker(['volume', 'create', '--label', label, p.volume]);
+    const args = [
+      'run', '-d', '--name', p.container, '--label', label,
+      '--user', p.containerUser,
+      // The API's mount (no `-v` parsing): a raw user like "1000:1000" gives a HOME with a colon.
+      '--mount', `type=volume,src=${p.volume},dst=${p.home}`,
+      '--add-host', 'host.docker.internal:host-gateway',
+      '--label', `gitspace.remote.user=${p.remoteUser}`,
+      '--label', `gitspace.lifecycle.hooks=${JSON.stringify({ postCreateCommand: p.postCreate, postStartCommand: p.postStart })}`,
+      '--entrypoint', '/bin/sh',
+    ];
+    for (const kv of p.env) args.push('-e', kv);
+    // Published on loopback, host port picked by Docker (upstream uses the same number: cases would clash).
+    for (const port of p.ports) args.push('-p', `127.0.0.1::${port}`);
+    args.push(p.image, ...SLEEP);
     await this.docker(args);
   }
 
-  /** The setup steps after the container started, in Docker Gitspace's order. */
+  /** The setup steps of a new container, upstream's order; any failing step ends the start. */
   async setup(): Promise<void> {
-    const env = this.scriptEnv();
-    // check OS (Docker Gitspace supports debian/fedora/opensuse families).
-    const os = await this.asRoot(['/bin/sh', '-c', '. /etc/os-release && printf %s "$ID"']);
-    progress(`    docker: OS ${os.stdout.trim()}`);
-    // The same scripts as the chart's ConfigMap (the chart's copy wins over the image's too).
-    await this.asRoot(['mkdir', '-p', SCRIPTS_DIR]);
-    await this.docker(['cp', `${path.join(repoRoot, 'charts/gitspace/files/scripts')}/.`, `${this.container}:${SCRIPTS_DIR}/`]);
-    await this.asRoot(['/bin/sh', '-c', 'chown -R 0:0 "$1" && chmod -R a+rX,go-w "$1" && find "$1" -name "*.sh" -exec chmod 0755 {} +', 'sh', SCRIPTS_DIR]);
-    // manage user (root) + set env (containerEnv into /etc/profile).
-    const kv = envEntries(this.spec.env).map(([k, val]) => `${k}=${val}`);
-    await this.asRoot([`${SCRIPTS_DIR}/gitspace-init.sh`, 'docker-manage-user', ...kv], { env });
-    // Hooks and SSH keys where the chart mounts them (ConfigMap / Secret on Kubernetes): the
-    // chart's own hook files, so both runtimes run the same files under the same names.
-    for (const [file, content] of Object.entries(await chartHookFiles(this.c.valuesFile, this.values))) {
-      await this.writeFile(`${HOOKS_DIR}/${file}`, content, '0444');
-    }
-    if (this.ideProtocol === 'ssh' && this.c.sshPublicKey) {
-      await this.writeFile(`${SSH_DIR}/authorized_keys`, `${this.c.sshPublicKey.trim()}\n`, '0444');
-    }
-    // git credentials (remote user) + clone (skipped by the script when $HOME/{repo}/.git
-    // exists, e.g. after a re-create): credentials in a temp dir outside HOME, removed
-    // right after, as Docker Gitspace deletes its temp credentials file.
-    const owner = `${this.spec.uid}:${this.spec.gid}`;
-    await this.writeFile(`${CREDENTIALS_DIR}/username`, this.c.git.username, '0400', owner);
-    await this.writeFile(`${CREDENTIALS_DIR}/password`, this.c.git.password, '0400', owner);
-    try {
-      await this.docker([
-        'exec', '-u', this.spec.remoteUser, '-w', this.spec.home,
-        ...this.envArgs({ ...env, GIT_CREDENTIALS_DIR: CREDENTIALS_DIR }),
-        this.container, `${SCRIPTS_DIR}/gitspace-init.sh`, 'user-setup',
-      ]);
-    } finally {
-      await this.asRoot(['rm', '-rf', CREDENTIALS_DIR]);
-    }
-    await this.credentialCache();
+    const p = this.plan;
+    const ssh = this.ideProtocol === 'ssh';
+    this.log = [];
+    await this.step('validate supported OS', 'root', p.home, ['os-check']);
+    await this.step('manage user', 'root', p.home, ['manage-user', p.remoteUser, p.home, ssh ? 'ssh_key' : 'none'], ssh ? (this.c.sshPublicKey ?? '').trim() : '');
+    if (p.env.length) await this.step('set environment', 'root', p.home, ['set-env', ...p.env]);
+    await this.step('install git', 'root', p.home, ['install-git']);
+    await this.gitCredentials();
+    const v = this.values;
+    await this.step('clone code', p.remoteUser, p.home, [
+      'clone', v.repo?.url ?? '', v.repo?.branch || 'main', p.repoName, p.image, v.git?.userName ?? '', v.git?.userEmail ?? '',
+    ]);
+    if (ssh) await this.step('setup IDE', 'root', p.home, ['ssh-setup', p.remoteUser]);
+    else await this.step('setup IDE', p.remoteUser, p.home, ['vscode-web-setup', ...p.extensions]);
     await this.ideRun();
+    await this.lifecycle('postCreateCommand', p.postCreate);
+    await this.lifecycle('postStartCommand', p.postStart);
+  }
+
+  /** Git credentials: the clone URL with the credentials (stdin, never argv) fed to git's credential cache. */
+  private async gitCredentials(): Promise<void> {
+    const url = new URL(this.values.repo?.url ?? '');
+    url.username = encodeURIComponent(this.c.git.username);
+    url.password = encodeURIComponent(this.c.git.password);
+    await this.step('setup git credentials', this.plan.remoteUser, this.plan.home, ['git-credentials'], `url=${url.toString()}`);
+  }
+
+  private async ideRun(): Promise<void> {
+    const p = this.plan;
+    if (this.ideProtocol === 'ssh') await this.step('run IDE', 'root', p.home, ['ssh-run', String(p.idePort)]);
+    else await this.step('run IDE', p.remoteUser, p.home, ['vscode-web-run', String(p.idePort)]);
+    await this.waitIde();
   }
 
   /**
-   * Docker Gitspace's git credentials step (remote user), at every create and start: the
-   * credential cache helper for 30 days, fed the clone URL's credentials with `git credential
-   * approve` (on stdin), so git fetch/push in the gitspace need no prompt until the container stops.
+   * A lifecycle hook: each command by `docker exec -u <remote user> -w $HOME/<repo> … /bin/sh -c`,
+   * the object form's entries in parallel; a failure is logged and the gitspace runs on.
    */
-  private async credentialCache(): Promise<void> {
-    if (!this.values.repo?.url || !URL.canParse(this.values.repo.url)) return;
-    const url = new URL(this.values.repo.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
-    const input = `protocol=${url.protocol.slice(0, -1)}\nhost=${url.host}\nusername=${this.c.git.username}\npassword=${this.c.git.password}\n\n`;
-    await this.docker(
-      ['exec', '-i', '-u', this.spec.remoteUser, '-e', `HOME=${this.spec.home}`, this.container, '/bin/sh', '-c',
-        "git config --global credential.helper 'cache --timeout=2592000' && git credential approve"],
-      { input },
+  private async lifecycle(hook: string, commands: string[]): Promise<void> {
+    await Promise.all(
+      commands.map(async (command) => {
+        const r = await this.docker(['exec', '-u', this.plan.remoteUser, '-w', this.plan.repoDir, this.plan.container, '/bin/sh', '-c', command], {
+          allowFail: true,
+          timeoutMs: 600_000,
+        });
+        const out = `${r.stdout}${r.stderr}`.trim();
+        const outcome = r.exitCode === 0 ? 'done' : `FAILED with exit code ${r.exitCode}`;
+        this.log.push(`[lifecycle] ${hook} ${JSON.stringify(command)}: ${outcome}${out ? `\n${out}` : ''}`);
+      }),
     );
-  }
-
-  /** IDE setup + run + postCreate + postStart: start.sh, detached, as the remote user. */
-  private async ideRun(): Promise<void> {
-    await this.docker([
-      'exec', '-d', '-u', this.spec.remoteUser, ...this.envArgs(this.scriptEnv()), this.container,
-      '/bin/sh', '-c', `exec ${SCRIPTS_DIR}/start.sh >/tmp/gitspace-start.log 2>&1`,
-    ]);
-    await this.waitIde();
   }
 
   /**
@@ -214,74 +251,76 @@ class DockerGitspace implements Gitspace {
    * accepts connections there before anything listens in the container.
    */
   private async waitIde(): Promise<void> {
-    await waitFor(`the IDE (${this.ideProtocol}) on ${this.container}:${this.idePort}`, 300_000, async () => {
-      const running = (await this.docker(['inspect', '-f', '{{.State.Running}}', this.container])).stdout.trim();
-      if (running !== 'true') throw new Error(`container ${this.container} is not running`);
-      return (await ideAnswers(this.ideProtocol, await this.clientAddress(), this.idePort)) ? true : undefined;
+    await waitFor(`the IDE (${this.ideProtocol}) on ${this.plan.container}:${this.plan.idePort}`, 300_000, async () => {
+      const running = (await this.docker(['inspect', '-f', '{{.State.Running}}', this.plan.container])).stdout.trim();
+      if (running !== 'true') throw new Error(`container ${this.plan.container} is not running`);
+      return (await ideAnswers(this.ideProtocol, await this.clientAddress(), this.plan.idePort)) ? true : undefined;
     }, 250); // both runtimes poll alike: bench/ times a restart to the next poll
   }
 
+  /** As the remote user, with no working directory given: the image's WORKDIR, as a `docker exec` is. */
   async exec(argv: string[], opts: ExecOptions = {}): Promise<RunResult> {
-    return this.docker(['exec', '-i', '-u', this.spec.remoteUser, this.container, ...argv], opts);
+    return this.docker(['exec', '-i', '-u', this.plan.remoteUser, this.plan.container, ...argv], opts);
   }
 
+  /** Stop, then start a stopped gitspace: docker start, git credentials, IDE run, postStartCommand. */
   async restart(): Promise<void> {
-    await this.docker(['stop', '-t', '10', this.container]);
-    await this.docker(['start', this.container]);
-    // A stopped gitspace's start re-runs git credentials, IDE run and postStart only.
-    await this.credentialCache();
+    await this.docker(['stop', '-t', '10', this.plan.container]);
+    await this.docker(['start', this.plan.container]);
+    this.log = [];
+    await this.gitCredentials();
     await this.ideRun();
+    await this.lifecycle('postStartCommand', this.plan.postStart);
   }
 
+  /** Reset: the container removed, the volume kept, a new container and every setup step again. */
   async recreate(): Promise<void> {
-    // Docker Gitspace's reset: remove the container, keep the volume, start anew.
-    await this.docker(['rm', '-f', this.container]);
+    await this.docker(['rm', '-f', this.plan.container]);
     await this.create(); // docker volume create of an existing volume is a no-op
     await this.setup();
   }
 
   async delete(): Promise<void> {
-    await this.docker(['rm', '-f', '-v', this.container], { allowFail: true });
-    await this.docker(['volume', 'rm', '-f', this.spec.volume.name], { allowFail: true });
+    await this.docker(['rm', '-f', '-v', this.plan.container], { allowFail: true });
+    await this.docker(['volume', 'rm', '-f', this.plan.volume], { allowFail: true });
   }
 
   async portAccess(containerPort: number): Promise<Forward> {
-    const out = (await this.docker(['port', this.container, `${containerPort}/tcp`])).stdout.trim().split('\n')[0];
+    const out = (await this.docker(['port', this.plan.container, `${containerPort}/tcp`])).stdout.trim().split('\n')[0];
     const m = /^(.*):(\d+)$/.exec(out);
-    if (!m) throw new Error(`docker port ${this.container} ${containerPort}: unexpected output ${out}`);
+    if (!m) throw new Error(`docker port ${this.plan.container} ${containerPort}: unexpected output ${out}`);
     return { host: m[1], port: Number(m[2]), close: async () => {} };
   }
 
-  /** Docker Gitspace publishes forwardPorts (-p): the published port on the host. */
+  /** Docker Gitspace publishes forwardPorts: the published port on the host. */
   async forwardedPortAccess(port: number): Promise<Forward> {
     return this.portAccess(port);
   }
 
   async startLog(): Promise<string> {
-    return (await this.docker(['exec', '-u', 'root', this.container, 'cat', '/tmp/gitspace-start.log'])).stdout;
+    return this.log.join('\n');
   }
 
   async describeMounts(): Promise<VolumeMount[]> {
-    const out = (await this.docker(['inspect', '-f', '{{json .Mounts}}', this.container])).stdout;
+    const out = (await this.docker(['inspect', '-f', '{{json .Mounts}}', this.plan.container])).stdout;
     const mounts = JSON.parse(out) as { Type: string; Name?: string; Destination: string; RW: boolean }[];
     return mounts
-      .filter((m) => m.Type === 'volume' && m.Name === this.spec.volume.name)
+      .filter((m) => m.Type === 'volume' && m.Name === this.plan.volume)
       .map((m) => ({ destination: m.Destination, readOnly: !m.RW }));
   }
 
   async clientAddress(): Promise<string> {
-    return (await this.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', this.container])).stdout.trim();
+    return (await this.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', this.plan.container])).stdout.trim();
   }
 
   async diagnostics(): Promise<string> {
-    const parts: string[] = [];
+    const parts = [`--- setup log\n${this.log.join('\n')}`];
     const add = async (title: string, args: string[]) => {
       const r = await this.docker(args, { allowFail: true });
       parts.push(`--- ${title}\n${r.stdout}${r.stderr}`);
     };
-    await add('docker ps', ['ps', '-a', '--filter', `name=${this.container}`]);
-    await add('docker logs', ['logs', '--tail', '50', this.container]);
-    await add('start.sh log', ['exec', '-u', 'root', this.container, 'tail', '-n', '80', '/tmp/gitspace-start.log']);
+    await add('docker ps', ['ps', '-a', '--filter', `name=${this.plan.container}`]);
+    await add('docker logs', ['logs', '--tail', '50', this.plan.container]);
     return parts.join('\n');
   }
 }
@@ -289,8 +328,8 @@ class DockerGitspace implements Gitspace {
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
   readonly capabilities: Capabilities = {
-    restart: 'container stop + start',
-    recreate: 'container rm + run on the same volume',
+    restart: 'docker stop + docker start (git credentials, IDE run, postStartCommand)',
+    recreate: 'reset: container removed, a new one on the same volume, every setup step',
     workspacesPath: false,
     mainProcessUser: 'containerUser',
   };
@@ -303,19 +342,19 @@ export class DockerRuntime implements Runtime {
   }
 
   async start(c: CaseInput): Promise<Gitspace> {
-    const spec = await dockerSpec(c.valuesFile, ['--release', c.name]);
+    const image = `${c.values.image?.repository}:${c.values.image?.tag}`;
     // Nothing can be pulled here: a missing image is this case's failure, said plainly.
-    await run('docker', ['image', 'inspect', '--format', '{{.Id}}', spec.image]).catch(() => {
-      throw new Error(`image ${spec.image} is not in the Docker engine: build it with 'bash images/build.sh all'`);
+    await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]).catch(() => {
+      throw new Error(`image ${image} is not in the Docker engine: build it with 'bash images/build.sh all'`);
     });
-    const gs = new DockerGitspace(spec, c.values, c, this.runId);
-    // Leftovers of an interrupted run with the same names.
-    await gs.delete();
+    const plan = await referencePlan(c);
+    progress(`    docker (reference): containerUser ${plan.containerUser}, remoteUser ${plan.remoteUser}, HOME ${plan.home}`);
+    const gs = new ReferenceGitspace(plan, c.values, c, this.runId);
+    await gs.delete(); // an interrupted run's leftovers with the same names
     try {
       await gs.create();
       await gs.setup();
     } catch (err) {
-      // Diagnostics to stderr; the error itself stays short for the table.
       process.stderr.write(`${await gs.diagnostics().catch(() => '')}\n`);
       await gs.delete();
       throw err;

@@ -28,6 +28,12 @@ export interface CaseInput {
   values: Values;
   /** Credentials of the private repository (Docker: fed to the clone step; Kubernetes: a Secret). */
   git: GitCredentials;
+  /**
+   * The repository's .devcontainer/devcontainer.json as parsed JSON ({} when the
+   * repository has none): what Docker Gitspace reads (the reference runtime);
+   * the chart gets the same file through the generator's values.
+   */
+  devcontainer?: Record<string, unknown>;
   /** Public key for an SSH IDE (authorized_keys). */
   sshPublicKey?: string;
   /** Scratch directory for this case (rendered files, logs). */

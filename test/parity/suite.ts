@@ -8,16 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import YAML from 'yaml';
 import { repoNameOf, idePortFor } from '../../generator/src/model.ts';
 import { CASES, type ParityCase } from './cases.ts';
 import { chartHookFiles } from './chart.ts';
-import { CHECKS, type CheckContext, type Observation, type Phase } from './checks.ts';
-import { DockerRuntime } from './docker.ts';
+import { CHECKS, DOCS, PHASE_LABEL, type CheckContext, type ExpectedPlace, type Observation, type Phase } from './checks.ts';
+import { DockerRuntime, StepError } from './docker.ts';
 import { progress, run } from './exec.ts';
 import { createRepo, interfaceAddress, startGitServer, type GitServer } from './gitserver.ts';
 import { KubernetesRuntime } from './kubernetes.ts';
-import { markdownTable, mergeRows, type Row } from './report.ts';
+import { checkDocs, expectedFor, markdownTable, mergeRows, summarize, summaryLine, type Row } from './report.ts';
 import type { CaseInput, Runtime, RuntimeName } from './runtime.ts';
 import { ideProtocol, loadValues, repoRoot } from './values.ts';
 
@@ -54,13 +55,18 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-/** Files (relative paths, not directories) the image has under HOME: what a new volume must show. */
-async function imageHomeFiles(image: string, home: string): Promise<string[]> {
+/**
+ * What the image has under HOME: its files (relative paths, not directories: what a new volume
+ * must show) and the names directly in HOME (an empty directory too).
+ */
+async function imageHome(image: string, home: string): Promise<{ files: string[]; entries: string[] }> {
   const r = await run('docker', [
     'run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', image, '-c',
-    'cd "$1" 2>/dev/null || exit 0; find . -mindepth 1 ! -type d -printf "%P\\n" | LC_ALL=C sort', 'sh', home,
+    'cd "$1" 2>/dev/null || exit 0; find . -mindepth 1 ! -type d -printf "file %P\\n"; find . -mindepth 1 -maxdepth 1 -printf "entry %P\\n"', 'sh', home,
   ]);
-  return r.stdout.split('\n').filter(Boolean);
+  const lines = r.stdout.split('\n');
+  const pick = (kind: string) => lines.filter((l) => l.startsWith(`${kind} `)).map((l) => l.slice(kind.length + 1)).sort();
+  return { files: pick('file'), entries: pick('entry') };
 }
 
 function errorText(err: unknown): string {
@@ -76,8 +82,55 @@ function oneLine(err: unknown): string {
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
 
+/** The image's WORKDIR ('' when none) and ENTRYPOINT ([] when none). */
+async function imageConfig(image: string): Promise<{ workdir: string; entrypoint: string[] }> {
+  const cfg = JSON.parse((await run('docker', ['image', 'inspect', '-f', '{{json .Config}}', image])).stdout) as { WorkingDir?: string; Entrypoint?: string[] | null };
+  return { workdir: cfg.WorkingDir ?? '', entrypoint: cfg.Entrypoint ?? [] };
+}
+
+/** The case's devcontainer.json as the repository has it (JSONC), {} when the repository has none. */
+async function repoDevcontainer(kase: ParityCase, file: string): Promise<Record<string, unknown>> {
+  if (kase.devcontainerInRepo === false) return {};
+  const errors: ParseError[] = [];
+  const dc = parseJsonc(await readFile(file, 'utf8'), errors, { allowTrailingComma: true }) as Record<string, unknown>;
+  if (errors.length) throw new Error(`${file}: not valid JSONC (${errors.length} errors)`);
+  return dc;
+}
+
+/** Each runtime's user, HOME and volume mount point: the case's expected user, Docker Gitspace's own where cases.ts says. */
+export function placesOf(kase: ParityCase): Record<RuntimeName, ExpectedPlace> {
+  const k = { ...kase.expected, volumeAt: kase.expected.home };
+  const user = { ...kase.expected, ...kase.reference?.user };
+  return { kubernetes: k, docker: { ...user, volumeAt: kase.reference?.volumeAt ?? user.home } };
+}
+
+/** The start row: "ok", or where the reference runtime's start fails (Docker Gitspace cannot start every case). */
+function startObservation(kase: ParityCase, value: string): Observation {
+  const fails = kase.reference?.startFails;
+  if (!fails) return { check: 'start', value, expected: 'ok' };
+  return { check: 'start', value, expected: { docker: `fails at ${fails}`, kubernetes: 'ok' }, deliberate: { doc: DOCS.users } };
+}
+
+/**
+ * A case Docker Gitspace cannot start, as cases.ts says: every row the chart
+ * produced gets the failure as its Docker value, deliberate (the chart creates
+ * the user); the chart's own expectations still hold on Kubernetes.
+ */
+function withReferenceFailure(kase: ParityCase, byRuntime: Partial<Record<RuntimeName, Observation[]>>): void {
+  const fails = kase.reference?.startFails;
+  const docker = byRuntime.docker;
+  const k8s = byRuntime.kubernetes;
+  if (!fails || !docker || !k8s || docker.length !== 1 || docker[0].value !== `fails at ${fails}`) return;
+  const value = docker[0].value;
+  const doc = { doc: DOCS.users };
+  byRuntime.kubernetes = k8s.map((o) =>
+    o.check === 'start' ? o : { ...o, expected: { docker: value, kubernetes: expectedFor(o, 'kubernetes') ?? o.value }, deliberate: doc },
+  );
+  byRuntime.docker = byRuntime.kubernetes.map((o) => (o.check === 'start' ? docker[0] : { ...o, value }));
+}
+
 /** Runs every check on one runtime's gitspace for one case; a check that throws is an ERROR row. */
-async function runOnRuntime(rt: Runtime, input: CaseInput, base: Omit<CheckContext, 'gs' | 'capabilities' | 'requestsFrom'>, server: GitServer, keep: boolean): Promise<Observation[]> {
+async function runOnRuntime(rt: Runtime, kase: ParityCase, input: CaseInput, base: Omit<CheckContext, 'gs' | 'capabilities' | 'requestsFrom'>, server: GitServer, keep: boolean): Promise<Observation[]> {
   const observations: Observation[] = [];
   const t0 = Date.now();
   const requestsFrom = server.requests.length;
@@ -87,10 +140,12 @@ async function runOnRuntime(rt: Runtime, input: CaseInput, base: Omit<CheckConte
     gs = await rt.start(input);
   } catch (err) {
     progress(`  ${rt.name}: start FAILED: ${errorText(err).split('\n')[0]}`);
+    // A setup step of the reference runtime that fails is Docker Gitspace's failed start: its step and last words.
+    if (err instanceof StepError) return [startObservation(kase, `fails at ${err.message}`)];
     process.stderr.write(`${errorText(err)}\n`);
-    return [{ check: 'start', value: `ERROR: ${oneLine(err)}`, expected: 'ok' }];
+    return [startObservation(kase, `ERROR: ${oneLine(err)}`)];
   }
-  observations.push({ check: 'start', value: 'ok', expected: 'ok' });
+  observations.push(startObservation(kase, 'ok'));
   progress(`  ${rt.name}: started in ${Math.round((Date.now() - t0) / 1000)}s`);
   const ctx: CheckContext = { ...base, gs, capabilities: rt.capabilities, requestsFrom };
   try {
@@ -98,12 +153,12 @@ async function runOnRuntime(rt: Runtime, input: CaseInput, base: Omit<CheckConte
     for (const phase of phases) {
       if (phase !== 'fresh') {
         const how = phase === 'after-restart' ? rt.capabilities.restart : rt.capabilities.recreate;
-        progress(`  ${rt.name}: ${how}`);
+        progress(`  ${rt.name}: ${PHASE_LABEL[phase]}: ${how}`);
         try {
           await (phase === 'after-restart' ? gs.restart() : gs.recreate());
         } catch (err) {
           process.stderr.write(`${errorText(err)}\n${await gs.diagnostics().catch(() => '')}\n`);
-          observations.push({ check: `${phase === 'after-restart' ? 'restart' : 're-create'} (${how})`, value: `ERROR: ${oneLine(err)}`, expected: 'ok' });
+          observations.push({ check: `${phase === 'after-restart' ? 'stop/start' : 'reset'}`, value: `ERROR: ${oneLine(err)}`, expected: 'ok' });
           break;
         }
       }
@@ -111,8 +166,8 @@ async function runOnRuntime(rt: Runtime, input: CaseInput, base: Omit<CheckConte
         try {
           const obs = await check.run(ctx, phase);
           observations.push(...obs);
-          const bad = obs.filter((o) => o.expected !== undefined && o.value !== o.expected);
-          progress(`  ${rt.name}: ${bad.length ? '✗' : '✓'} ${check.id} (${phase})${bad.map((o) => `\n      ${o.check}: ${o.value} (expected ${o.expected})`).join('')}`);
+          const bad = obs.filter((o) => expectedFor(o, rt.name) !== undefined && o.value !== expectedFor(o, rt.name));
+          progress(`  ${rt.name}: ${bad.length ? '✗' : '✓'} ${check.id} (${phase})${bad.map((o) => `\n      ${o.check}: ${o.value} (expected ${expectedFor(o, rt.name)})`).join('')}`);
         } catch (err) {
           observations.push({ check: `${check.id} (${phase})`, value: `ERROR: ${oneLine(err)}` });
           progress(`  ${rt.name}: ✗ ${check.id} (${phase}): ${errorText(err).split('\n')[0]}`);
@@ -172,7 +227,8 @@ export async function main(argv: string[]): Promise<number> {
         progress(`  case setup FAILED: ${errorText(err)}`);
         byRuntime = Object.fromEntries(opts.runtimes.map((rt) => [rt, [{ check: 'start', value: `ERROR: case setup: ${oneLine(err)}`, expected: 'ok' }]]));
       }
-      rows.push(...mergeRows(kase.name, byRuntime, opts.runtimes));
+      withReferenceFailure(kase, byRuntime);
+      rows.push(...checkDocs(mergeRows(kase.name, byRuntime, opts.runtimes)));
     }
   } finally {
     await server.close();
@@ -184,13 +240,13 @@ export async function main(argv: string[]): Promise<number> {
     generatedAt: new Date().toISOString(),
     durationSeconds: Math.round((Date.now() - t0) / 1000),
     runtimes: Object.fromEntries([...runtimes.map((r) => [r.name, r.capabilities]), ...[...unavailable].map(([n, why]) => [n, { unavailable: why }])]),
-    cases: cases.map((c) => ({ name: c.name, about: c.about, image: c.image, expected: c.expected })),
-    summary: { rows: rows.length, failed: failed.length, informational: rows.filter((r) => r.informational).length },
+    cases: cases.map((c) => ({ name: c.name, about: c.about, image: c.image, expected: c.expected, reference: c.reference })),
+    summary: summarize(rows),
     results: rows,
   };
   await writeFile(opts.report, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(`## Docker / Kubernetes parity\n${markdownTable(rows)}\n`);
-  process.stdout.write(`${rows.length} rows, ${failed.length} failed, ${report.summary.informational} informational; ${report.durationSeconds}s; report: ${path.relative(process.cwd(), opts.report) || opts.report}\n`);
+  process.stdout.write(`${summaryLine(rows)}; ${report.durationSeconds}s; report: ${path.relative(process.cwd(), opts.report) || opts.report}\n`);
   for (const r of failed) process.stdout.write(`FAIL ${r.case} / ${r.check}: docker=${JSON.stringify(r.docker)} kubernetes=${JSON.stringify(r.kubernetes)} (${r.problem})\n`);
   return failed.length || !rows.length ? 1 : 0;
 }
@@ -254,17 +310,23 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `parity-${kase.name}`, '-f', sshKeyFile]);
     sshPublicKey = await readFile(`${sshKeyFile}.pub`, 'utf8');
   }
-  const input: CaseInput = { name: kase.name, valuesFile, values, git: s.git, sshPublicKey, workDir: dir };
+  const input: CaseInput = { name: kase.name, valuesFile, values, devcontainer: await repoDevcontainer(kase, devcontainerFile), git: s.git, sshPublicKey, workDir: dir };
+  const config = await imageConfig(kase.image);
+  const home = await imageHome(kase.image, kase.expected.home);
   const base = {
     values,
     expected: kase.expected,
+    place: placesOf(kase),
     repoName: repoNameOf(values.repo ?? {}),
     repoHead,
     secondRepoUrl: s.server.url(s.gitHost, 'parity-second'),
     git: s.git,
     gitServer: s.server,
     ide: { protocol, port: idePortFor(values.ide?.type ?? 'vs_code_web', values.ide?.port ?? 0), sshKeyFile },
-    imageHomeFiles: await imageHomeFiles(kase.image, kase.expected.home),
+    imageHomeFiles: home.files,
+    imageHomeEntries: home.entries,
+    imageWorkdir: config.workdir,
+    imageEntrypoint: config.entrypoint,
     hooks: kase.hooks,
     hookFiles: await chartHookFiles(valuesFile, values),
     failingHook: kase.failingHook,
@@ -272,9 +334,9 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
   };
   // The runtimes of one case run side by side (cases stay sequential): most of a start is waiting.
   if (s.sequential) {
-    for (const rt of s.runtimes) byRuntime[rt.name] = await runOnRuntime(rt, input, base, s.server, s.keep);
+    for (const rt of s.runtimes) byRuntime[rt.name] = await runOnRuntime(rt, kase, input, base, s.server, s.keep);
   } else {
-    await Promise.all(s.runtimes.map(async (rt) => (byRuntime[rt.name] = await runOnRuntime(rt, input, base, s.server, s.keep))));
+    await Promise.all(s.runtimes.map(async (rt) => (byRuntime[rt.name] = await runOnRuntime(rt, kase, input, base, s.server, s.keep))));
   }
   return byRuntime;
 }
