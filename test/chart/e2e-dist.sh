@@ -27,17 +27,9 @@ export GITSPACE_REGISTRY_DIR=$WORK/registry
 export HELM_REPOSITORY_CONFIG=$WORK/repositories.yaml HELM_REPOSITORY_CACHE=$WORK/repository-cache
 OWN_NS=""
 HTTP_PID=""
-PASS=0
-FAILED=()
 
-ok() { PASS=$((PASS + 1)); printf '  ok   %s\n' "$1" >&2; }
-nok() { FAILED+=("$1"); printf '  FAIL %s\n' "$1" >&2; }
-# check NAME COMMAND...: one named check; its output is shown only when it fails.
-check() {
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
-}
+# shellcheck source=test/lib/checks.bash
+source "$root/test/lib/checks.bash"
 
 cleanup() {
   [[ -z "$HTTP_PID" ]] || kill "$HTTP_PID" 2>/dev/null || true

@@ -22,18 +22,10 @@ export KUBECONFIG=${KUBECONFIG:-$GITSPACE_KUBECONFIG}
 NS="chart-e2e-$$"
 CHART="$root/charts/gitspace"
 WORK=$(mktemp -d)
-PASS=0
-FAILED=()
 PF_PID=""
 
-ok() { PASS=$((PASS + 1)); printf '  ok   %s\n' "$1" >&2; }
-nok() { FAILED+=("$1"); printf '  FAIL %s\n' "$1" >&2; }
-# check NAME COMMAND...: one named check; its output is shown only when it fails.
-check() {
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
-}
+# shellcheck source=test/lib/checks.bash
+source "$root/test/lib/checks.bash"
 k() { kubectl -n "$NS" "$@"; }
 
 cleanup() {

@@ -24,19 +24,11 @@ DEP="$REL-gitspace"
 CHART="$root/charts/gitspace"
 CLI=(node "$root/bin/gitspace-chart.js")
 WORK=$(mktemp -d)
-PASS=0
-FAILED=()
 PF_PID=""
 BANNER_TAIL="bytes free; delete files or ask for a bigger volume"
 
-ok() { PASS=$((PASS + 1)); printf '  ok   %s\n' "$1" >&2; }
-nok() { FAILED+=("$1"); printf '  FAIL %s\n' "$1" >&2; }
-# check NAME COMMAND...: one named check; its output is shown only when it fails.
-check() {
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
-}
+# shellcheck source=test/lib/checks.bash
+source "$root/test/lib/checks.bash"
 k() { kubectl -n "$NS" "$@"; }
 
 cleanup() {

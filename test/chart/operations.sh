@@ -25,17 +25,9 @@ DEPLOY="$REL-gitspace"
 PVC="$REL-gitspace"
 SEL="app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace"
 OWN_NS=""
-PASS=0
-FAILED=()
 
-ok() { PASS=$((PASS + 1)); printf '  ok   %s\n' "$1" >&2; }
-nok() { FAILED+=("$1"); printf '  FAIL %s\n' "$1" >&2; }
-# check NAME COMMAND...: one named check; its output is shown only when it fails.
-check() {
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
-}
+# shellcheck source=test/lib/checks.bash
+source "$root/test/lib/checks.bash"
 k() { kubectl -n "$NS" "$@"; }
 gsc() { node "$root/bin/gitspace-chart.js" "$@"; }
 in_gitspace() { k exec "deploy/$DEPLOY" -c gitspace -- bash -lc "$1"; }

@@ -23,18 +23,10 @@ NS="migration-$$"
 CHART="$root/charts/gitspace"
 IMAGE=gitspace-chart/gitspace:0.1.0
 WORK=$(mktemp -d)
-PASS=0
-FAILED=()
 WATCH_PID=""
 
-ok() { PASS=$((PASS + 1)); printf '  ok   %s\n' "$1" >&2; }
-nok() { FAILED+=("$1"); printf '  FAIL %s\n' "$1" >&2; }
-# check NAME COMMAND...: one named check; its output is shown only when it fails.
-check() {
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
-}
+# shellcheck source=test/lib/checks.bash
+source "$root/test/lib/checks.bash"
 k() { kubectl -n "$NS" "$@"; }
 # to_file FILE CMD...: CMD's output into FILE (for check, which keeps only the tail of the output).
 to_file() {
