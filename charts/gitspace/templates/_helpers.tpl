@@ -383,3 +383,39 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/*
+"true" when the clone step runs in the gitspace container (start.sh, before the IDE) instead of its
+own init container: always, except when a repo Secret must stay out of the gitspace container
+(repo.credentials.inGitspace false). docs/start-path.md has the reasoning.
+*/}}
+{{- define "gitspace.cloneAtStart" -}}
+{{- if not (and .Values.repo.credentials.existingSecret (not .Values.repo.credentials.inGitspace)) -}}true{{- end -}}
+{{- end -}}
+
+{{/* What the clone step reads (gitspace-init.sh user-setup), in the clone init container or the gitspace container. */}}
+{{- define "gitspace.cloneEnv" -}}
+- name: REPO_URL
+  value: {{ .Values.repo.url | quote }}
+- name: REPO_BRANCH
+  value: {{ .Values.repo.branch | quote }}
+{{- if .Values.repo.credentials.existingSecret }}
+- name: GIT_CREDENTIALS_DIR
+  value: {{ include "gitspace.credentialsDir" . | quote }}
+{{- end }}
+- name: GIT_USER_NAME
+  value: {{ .Values.git.userName | quote }}
+- name: GIT_USER_EMAIL
+  value: {{ .Values.git.userEmail | quote }}
+- name: GITSPACE_EXPECT_REMOTE_USER
+  value: {{ .Values.user.remoteUser | quote }}
+# The devcontainer.json fields the user was resolved from: the clone step compares, never resolves.
+- name: GITSPACE_CHECK_DEVCONTAINER_USER
+  value: {{ .Values.user.devcontainerJson.check | quote }}
+- name: GITSPACE_DEVCONTAINER_REMOTE_USER
+  value: {{ .Values.user.devcontainerJson.remoteUser | quote }}
+- name: GITSPACE_DEVCONTAINER_CONTAINER_USER
+  value: {{ .Values.user.devcontainerJson.containerUser | quote }}
+- name: GITSPACE_IMAGE
+  value: {{ include "gitspace.image" . | quote }}
+{{- end -}}
