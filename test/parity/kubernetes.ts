@@ -86,6 +86,40 @@ export class KubernetesGitspace implements Gitspace {
     await this.waitPod(old);
   }
 
+  /**
+   * The user's stop/start (bench/): `gitspace-chart stop --wait` (running=false, the Deployment at 0
+   * replicas, the volume kept), then `gitspace-chart start`; returns when the new pod is Ready.
+   */
+  async stopStart(): Promise<void> {
+    const cli = [path.join(repoRoot, 'bin/gitspace-chart.js')];
+    const common = [this.release, '-n', this.ns, '--chart', path.join(repoRoot, 'charts/gitspace')];
+    await run('node', [...cli, 'stop', ...common, '--wait'], { env: kubeEnv(), timeoutMs: 600_000 });
+    await run('node', [...cli, 'start', ...common], { env: kubeEnv(), timeoutMs: 600_000 });
+    await this.waitPod();
+  }
+
+  /**
+   * The gitspace container restarted in place by the kubelet, as `docker restart` restarts a
+   * container (bench/): its main process is told to stop (start.sh exits 0 on SIGTERM) and the
+   * kubelet starts it again in the same pod, with no init container. Returns when it is Ready.
+   * The kubelet backs off a second restart of the same container within 10 s: one per pod.
+   */
+  async restartInPlace(): Promise<void> {
+    const status = async () => {
+      const out = await kubectl(['get', 'pod', '-n', this.ns, this.pod, '-o', 'json']);
+      const p = JSON.parse(out.stdout) as { status: { containerStatuses?: { name: string; restartCount: number; ready: boolean }[] } };
+      const c = p.status.containerStatuses?.find((x) => x.name === MAIN_CONTAINER);
+      if (!c) throw new Error(`pod ${this.pod}: no status of container ${MAIN_CONTAINER}`);
+      return c;
+    };
+    const before = (await status()).restartCount;
+    await this.exec(['/bin/sh', '-c', 'kill -TERM 1']);
+    await waitFor(`container ${MAIN_CONTAINER} of ${this.pod} restarted and Ready`, 600_000, async () => {
+      const c = await status();
+      return c.restartCount > before && c.ready ? true : undefined;
+    }, 250);
+  }
+
   async recreate(): Promise<void> {
     // Every pod delete is a re-create: the new pod's containers start from the image.
     await this.restart();
