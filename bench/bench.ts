@@ -289,6 +289,12 @@ async function main(argv: string[]): Promise<number> {
             }
           }
         }
+        // The profile of the last pod-delete restart, before 2c and 2d replace its container and pod.
+        if (r === o.reps - 1 && rt.name === 'kubernetes') {
+          const k = gs as Gitspace & { ns: string; pod: string };
+          profile = await podProfile(k.ns, k.pod, 'the pod delete', lastRestart.t0, lastRestart.seconds);
+          progress(`  kubernetes: last restart, ${profile}`);
+        }
         // 2c: an in-place restart (the kubelet restarts the gitspace container; Docker: docker
         // restart), once per gitspace: the kubelet backs off a second one within 10 s.
         const [, ip] = await timed(() => (gs as Gitspace & { restartInPlace(): Promise<void> }).restartInPlace());
@@ -301,12 +307,8 @@ async function main(argv: string[]): Promise<number> {
           progress(`  kubernetes: gitspace-chart stop --wait + start: IDE answers after ${ss.toFixed(2)} s`);
         }
         if (r === o.reps - 1) {
-          if (rt.name === 'kubernetes') {
-            const k = gs as Gitspace & { ns: string; pod: string };
-            profile = await podProfile(k.ns, k.pod, 'the pod delete', lastRestart.t0, lastRestart.seconds);
-            progress(`  kubernetes: last restart, ${profile}`);
-            kept.k8s = gs;
-          } else kept.docker = gs;
+          if (rt.name === 'kubernetes') kept.k8s = gs;
+          else kept.docker = gs;
         } else await gs.delete();
       }
     }
