@@ -251,14 +251,14 @@ start_clone() {
   c=$(ctr_start "$IMG_GITSPACE" --user vscode --network host -v "$vol:/home/vscode" \
     -v "$GS_DIR/creds:/gitspace/git-credentials:ro" -v "$GS_DIR/badcreds:/gitspace/bad-credentials:ro")
   run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
-  assert_contains "$output" "cloned into '/home/vscode/plain'"
+  assert_contains "$output" "cloned into /home/vscode/plain"
   assert_contains "$output" "user-setup done"
   # then the IDE setup, which stops here for want of authorized keys
   assert_contains "$output" "SSH_AUTHORIZED_KEYS_FILE"
   refute_contains "$output" "$GIT_PASSWORD"
   assert_eq "$(docker exec -u vscode "$c" cat /home/vscode/plain/README)" hello
   run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
-  assert_contains "$output" "repository already cloned at '/home/vscode/plain': skipping clone"
+  assert_contains "$output" "repository already cloned at /home/vscode/plain: skipping clone"
 }
 
 @test "start.sh: a failed clone stops the start with the clone's error, before any IDE" {
