@@ -130,6 +130,7 @@ main() {
     kubectl create namespace "$NS" >/dev/null
     OWN_NS=1
   fi
+  shared_scripts_up "$NS"
   local t0=$SECONDS pod
 
   check "install $REL (postCreate/postStart counters, git identity from values)" install

@@ -220,6 +220,7 @@ main() {
   kubectl get --raw /readyz >/dev/null || die "no cluster answers (KUBECONFIG=$KUBECONFIG): bash test/cluster/cluster.sh up"
   bash "$root/test/cluster/cluster.sh" load-image "$IMAGE" >&2
   kubectl create namespace "$NS" >/dev/null
+  shared_scripts_up "$NS"
   # The home-layout release of the last part starts now, next to the first ones (saves a minute).
   helm install fresh "$CHART" -n "$NS" --set persistence.keepOnUninstall=false --set persistence.size=1Gi >/dev/null
 
