@@ -109,7 +109,8 @@ Where the main container mounts the volume and starts: HOME (layout home, as Doc
 
 {{/* "true" when the pre-upgrade migration hook is rendered (see docs/chart.md, Migration hook). */}}
 {{- define "gitspace.migrationHook" -}}
-{{- if and .Values.compat.migrateOnUpgrade (eq .Values.compat.layout "home") (ne .Values.persistence.accessMode "ReadWriteOncePod") (not .Values.rescue) -}}true{{- end -}}
+{{- /* A stopped gitspace has no old pod to migrate beside: prepare migrates when it starts. */ -}}
+{{- if and .Values.running .Values.compat.migrateOnUpgrade (eq .Values.compat.layout "home") (ne .Values.persistence.accessMode "ReadWriteOncePod") (not .Values.rescue) -}}true{{- end -}}
 {{- end -}}
 
 {{/* Service/container ports: the IDE port, then forwardPorts (same numbers, IDE port not repeated). */}}
