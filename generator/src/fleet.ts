@@ -122,14 +122,19 @@ async function upgradeOne(rel: Release, chart: string, o: RolloutOptions, g: str
   const sets = (o.set ?? []).flatMap((s) => ['--set', s]);
   // --reset-then-reuse-values: the release's own values on the new chart's defaults. No helm
   // --wait: a stopped gitspace's claim stays unbound (WaitForFirstConsumer) and helm would wait for it.
-  const up = await run('helm', ['upgrade', rel.name, chart, ...ns, '--reset-then-reuse-values', '--history-max', String(historyMax), '--timeout', `${timeoutS}s`, ...sets]);
+  // -o json: the release as stored (its values and manifest), so no further helm call is needed.
+  const up = await run('helm', ['upgrade', rel.name, chart, ...ns, '--reset-then-reuse-values', '--history-max', String(historyMax), '--timeout', `${timeoutS}s`, '--output', 'json', ...sets]);
   if (!up.ok) return done(false, oneLine(up.stderr || up.stdout));
-  const values = await run('helm', ['get', 'values', rel.name, '--all', '--output', 'json', ...ns]);
-  if (!values.ok) return done(false, `helm get values: ${oneLine(values.stderr)}`);
-  if ((JSON.parse(values.stdout || '{}') as { running?: boolean }).running === false) return done(true);
+  let upgraded: { config?: { running?: unknown }; manifest?: string };
+  try {
+    upgraded = JSON.parse(up.stdout) as typeof upgraded;
+  } catch {
+    return done(false, `helm upgrade printed no release JSON: ${oneLine(up.stdout)}`);
+  }
+  // running defaults to true in the chart: only an explicit false is a stopped gitspace.
+  if (upgraded.config?.running === false) return done(true);
   // A running gitspace counts once its new pod is Ready.
-  const manifest = await run('helm', ['get', 'manifest', rel.name, ...ns]);
-  const dep = parseAllDocuments(manifest.stdout)
+  const dep = parseAllDocuments(upgraded.manifest ?? '')
     .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
     .find((d) => d?.kind === 'Deployment')?.metadata?.name;
   if (!dep) return done(false, 'no Deployment in the release manifest');
