@@ -110,7 +110,7 @@ describe('rollout', () => {
     set({ 'list.json': JSON.stringify(['a', 'b', 'c'].map((n) => rel(n))), 'notready-a-gitspace': '' });
     const r = await cli(['rollout', '--selector', 'team=web', '-n', 'team-web', '--chart', v2, '--batch', '1', '--pause-on-failure', '--timeout', '30s']);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/FAILED team-web\/a: not Ready within 30s: error: timed out waiting for the condition; see 'kubectl -n team-web describe deployment a-gitspace'/);
+    expect(r.stdout).toMatch(/FAILED team-web\/a: not Ready within 30s: timed out waiting for the condition; see 'kubectl -n team-web describe deployment a-gitspace'/);
     expect(upgraded()).toEqual(['a']);
   });
 
