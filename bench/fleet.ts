@@ -13,6 +13,7 @@
 // Then a version 0.1.1 of both charts (the same files, another version) and
 // `gitspace-chart rollout --batch 20 --pause-on-failure`: first --selector team=web, then the
 // whole fleet (the web releases are skipped: already on 0.1.1). Merges the key `fleet` into FILE.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -148,6 +149,13 @@ async function main(argv: string[]): Promise<number> {
   const namespaces = TEAMS.map((t) => `fleet-${runId}-${t.name}`);
   const work = await mkdtemp(path.join(os.tmpdir(), 'gitspace-fleet-'));
   progress(`fleet bench: ${o.n} stopped gitspaces in ${namespaces.join(', ')} (${o.parallel} helm installs at once)`);
+  // Stopped half-way (Ctrl-C, kill): the namespaces go all the same.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const ns of namespaces) spawnSync('kubectl', ['delete', 'namespace', ns, '--ignore-not-found', '--wait=false'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      process.exit(130);
+    });
+  }
   try {
     // The charts as a platform installs them: the packages, not the source directories.
     const charts = path.join(work, 'charts');

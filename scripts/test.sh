@@ -38,6 +38,7 @@ no_skipped_tests() {
 }
 stage_chart() {
   helm lint --strict charts/gitspace
+  helm lint --strict charts/gitspace-scripts
   local f
   for f in charts/gitspace/ci/*-values.yaml; do
     [[ -e "$f" ]] && helm lint --strict charts/gitspace -f "$f"
