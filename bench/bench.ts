@@ -19,6 +19,7 @@ import { createRepo, interfaceAddress, startGitServer, type GitServer } from '..
 import { homeOf, idePortFor } from '../generator/src/model.ts';
 import { KubernetesRuntime, kubectl, type KubernetesGitspace } from '../test/parity/kubernetes.ts';
 import { cliBench, cliRows, type CliResults } from './cli.ts';
+import { mergeResults } from './results.ts';
 import { startFloor } from './floor.ts';
 import type { CaseInput, Gitspace, Runtime } from '../test/parity/runtime.ts';
 import { loadValues, repoRoot } from '../test/parity/values.ts';
@@ -414,7 +415,7 @@ async function main(argv: string[]): Promise<number> {
       migration: { target: '< 2 s', value: results.migrationSeconds, met: results.migrationSeconds < 2 },
       cliHelp: cli.target,
     };
-    await writeFile(o.out, JSON.stringify(results, null, 2) + '\n');
+    mergeResults(o.out, results as unknown as Record<string, unknown>);
     const t = results.targets;
     const mark = (m: boolean) => (m ? 'met' : 'MISSED');
     process.stdout.write(

@@ -38,6 +38,7 @@ no_skipped_tests() {
 }
 stage_chart() {
   helm lint --strict charts/gitspace
+  helm lint --strict charts/gitspace-scripts
   local f
   for f in charts/gitspace/ci/*-values.yaml; do
     [[ -e "$f" ]] && helm lint --strict charts/gitspace -f "$f"
@@ -90,7 +91,7 @@ stage_security() { bash test/security/run.sh; }
 stage_parity() { bash scripts/parity.sh; }
 stage_migration() { bash test/migration/run.sh; }
 # The benchmarks' smoke: tiny sizes, proves `npm run bench` runs and prints every number; times nothing.
-stage_bench() { bash scripts/bench.sh --smoke; }
+stage_bench() { bash scripts/bench.sh --smoke && bash scripts/bench.sh fleet --smoke; }
 
 # run_stage NAME: the stage as a background job waited for, so it is in no
 # condition and `set -e` holds inside it: any failing command fails the stage.

@@ -51,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     const { registerModelCommands } = await import('./commands.ts');
     registerModelCommands(program);
     (await import('./operations.ts')).registerOperationCommands(program);
+    (await import('./fleet.ts')).registerFleetCommands(program);
     (await import('./rescue.ts')).registerRescueCommands(program);
     await program.parseAsync(argv);
     return 0;

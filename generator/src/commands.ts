@@ -237,6 +237,7 @@ export function registerModelCommands(program: Command): void {
       '# gitspace-chart values: resolved like Docker Gitspace (see docs/user-model.md).',
       `# remoteUser ${r.model.remoteUser} (uid ${r.model.uid}, gid ${r.model.gid}), HOME ${r.model.home}; containerUser ${r.model.containerUser}.`,
       ...(created.length ? [`# Not in the image, created at start: ${[...new Set(created)].join(', ')}.`] : []),
+      '# once per namespace, the scripts every gitspace there mounts: gitspace-chart install-shared -n NAMESPACE',
       `# helm install ${opts.release ?? 'RELEASE'} charts/gitspace -f ${opts.output ?? 'THIS_FILE'}`,
     ];
     const text = header.join('\n') + '\n' + helmYaml(values);

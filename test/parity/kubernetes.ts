@@ -4,7 +4,7 @@
 // as the remote user), port access is `kubectl port-forward`, a restart is a
 // pod delete.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { helmYaml } from '../../generator/src/helm-yaml.ts';
 import { progress, run, waitFor, type RunResult } from './exec.ts';
@@ -33,6 +33,13 @@ interface PodJson {
     containers: { name: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
   };
   status: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** charts/gitspace-scripts in ns (release gitspace-scripts-<version>): the scripts every gitspace there mounts. */
+export async function installSharedScripts(ns: string): Promise<void> {
+  const chart = path.join(repoRoot, 'charts/gitspace-scripts');
+  const version = /^version:\s*(\S+)/m.exec(await readFile(path.join(chart, 'Chart.yaml'), 'utf8'))?.[1] ?? '';
+  await helm(['upgrade', '--install', `gitspace-scripts-${version.replaceAll('.', '-')}`, chart, '-n', ns, '--history-max', '2']);
 }
 
 /** A Secret from data given on stdin (never argv: the password is not in ps). */
@@ -254,6 +261,9 @@ export class KubernetesRuntime implements Runtime {
         input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [PARITY_LABEL]: 'true' } } }),
       });
       await kubectl(['apply', '-f', '-'], { input: secretManifest(ns, GIT_SECRET, { username: c.git.username, password: c.git.password }) });
+      // The shared scripts, once per namespace as a platform installs them (docs/fleet.md): here every
+      // case has its namespace, so the cold start includes this one helm install.
+      await installSharedScripts(ns);
       // Platform objects the values file cannot name (Docker has no Secrets): an overlay.
       const overlay: Record<string, unknown> = { repo: { credentials: { existingSecret: GIT_SECRET } } };
       if (c.sshPublicKey) {

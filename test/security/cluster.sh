@@ -63,6 +63,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
 
 for ns in "$NS_R" "$NS_B"; do
   kubectl create namespace "$ns" >/dev/null
+  shared_scripts_up "$ns"
   kubectl -n "$ns" create secret generic git-creds --from-literal=username=gituser --from-file=password="$WORK/git/password" >/dev/null
   kubectl -n "$ns" create secret generic ssh-keys --from-file=authorized_keys="$WORK/key.pub" >/dev/null
 done
