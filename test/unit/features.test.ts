@@ -168,6 +168,7 @@ describe('merge into the built image', () => {
       ].join('\n'),
     );
     expect(shq("it's")).toBe(`'it'\\''s'`);
+    expect(dockerfile('base:1', '', []).split('\n').filter((l) => l.startsWith('USER'))).toEqual([]);
   });
 
   it('finds the feature whose install.sh failed in BuildKit\'s output', () => {

@@ -54,7 +54,9 @@ export function featuresOf(text: string, file: string): { features: Record<strin
 
 /** The Dockerfile: per feature ENV then RUN; USER put back; the staging folder removed. */
 export function dockerfile(base: string, imageUser: string, features: ResolvedFeature[]): string {
-  const lines = [`FROM ${base}`, 'USER root', `COPY features/ ${STAGE}/`];
+  // USER is switched only when the image has a non-root one, so an image without USER stays without.
+  const asRoot = imageUser === '' || imageUser === 'root' || imageUser === '0' || imageUser.startsWith('0:') || imageUser.startsWith('root:');
+  const lines = [`FROM ${base}`, ...(asRoot ? [] : ['USER root']), `COPY features/ ${STAGE}/`];
   for (const f of features) {
     const dir = `${STAGE}/${f.dir.split('/').at(-1)}`;
     const env = Object.entries(f.metadata.containerEnv);
@@ -64,7 +66,7 @@ export function dockerfile(base: string, imageUser: string, features: ResolvedFe
     );
   }
   lines.push(`RUN rm -rf ${STAGE}`);
-  lines.push(`USER ${imageUser || 'root'}`);
+  if (!asRoot) lines.push(`USER ${imageUser}`);
   return lines.join('\n') + '\n';
 }
 
