@@ -52,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     registerModelCommands(program);
     (await import('./operations.ts')).registerOperationCommands(program);
     (await import('./rescue.ts')).registerRescueCommands(program);
+    (await import('./features/commands.ts')).registerFeatureCommands(program);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFeatures } from '../../generator/src/features/resolve.ts';
-import { tempDir } from '../unit/helpers.ts';
+import { runCli, tempDir } from '../unit/helpers.ts';
 import { checkout, PREFIX, publishSet, push, registry, serve, writeFeature } from './fixtures.ts';
 
 let reg: string;
@@ -71,5 +71,17 @@ describe('features resolved from the registry, a tarball URL and a local folder'
     writeFeature(join(work, 'src/wrong'), { json: { id: 'other', version: '1' }, install: '#!/bin/sh\n' });
     const ref = await push(reg, 'wrong', '1', join(work, 'src/wrong'));
     await expect(resolve({ [ref]: {} })).rejects.toThrow(`"id" is "other" but the reference names "wrong"`);
+  });
+
+  it('feature copy mirrors a feature to another name; feature push publishes a folder', async () => {
+    const mirror = `${reg}/${PREFIX}/mirror/hello:1`;
+    const r = await runCli(['feature', 'copy', set.helloRef, mirror]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^sha256:[a-f0-9]{64}$/);
+    const fs = await resolve({ [mirror]: {} });
+    expect(fs.map((f) => f.metadata.id)).toEqual(['marker', 'hello']);
+    const p = await runCli(['feature', 'push', set.marker, `${reg}/${PREFIX}/not-marker:1`]);
+    expect(p.exitCode).toBe(1);
+    expect(p.stderr).toContain(`gitspace-chart: feature push: the feature's id is "marker", the reference's last segment "not-marker": make them equal`);
   });
 });

@@ -10,7 +10,10 @@ import { envName, optionsEnv, resolveOptions, userOptions, checkDeclarations } f
 import { installRounds, overridePriorities, type OrderNode } from '../../generator/src/features/order.ts';
 import { parseFeatureRef, resourceOf } from '../../generator/src/features/reference.ts';
 import type { ResolvedFeature } from '../../generator/src/features/resolve.ts';
-import { dockerfile, failedFeature, shq } from '../../generator/src/features/build.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILDX_VERSION, dockerfile, failedFeature, shq } from '../../generator/src/features/build.ts';
+import { repoRoot } from './helpers.ts';
 
 describe('feature references', () => {
   it('reads OCI references with a tag, without one (latest) and pinned by digest', () => {
@@ -175,5 +178,11 @@ describe('merge into the built image', () => {
     const fs = [feature('a', {}, '/w/features/01-a'), feature('b', {}, '/w/features/02-b')];
     const out = `#9 ERROR: process "/bin/sh -c cd '/tmp/gitspace-features/02-b' && set -a && ./install.sh" did not complete successfully: exit code: 3`;
     expect(failedFeature(out, fs)?.metadata.id).toBe('b');
+  });
+});
+
+describe('the builder', () => {
+  it('looks for the buildx release scripts/setup.sh installs', () => {
+    expect(readFileSync(join(repoRoot, 'scripts/lib.sh'), 'utf8')).toContain(`BUILDX_VERSION="${BUILDX_VERSION}"`);
   });
 });

@@ -20,7 +20,7 @@ import { resolveUserModel } from '../user.ts';
 import { checkPodCan, mergedLabel } from './merge.ts';
 import { resolveFeatures, type ResolvedFeature } from './resolve.ts';
 
-/** The buildx release scripts/setup.sh installs into the cache when the docker CLI has none. */
+/** The buildx release scripts/setup.sh installs into the cache (BUILDX_VERSION in scripts/lib.sh, checked equal by a test). */
 export const BUILDX_VERSION = 'v0.38.2';
 /** Repository of the content-keyed images; the tag is the key. */
 export const CACHE_REPOSITORY = 'gitspace-chart/features';
@@ -106,7 +106,7 @@ export async function builder(): Promise<string[]> {
   const plugin = await execa('docker', ['buildx', 'version'], { reject: false, stdin: 'ignore' });
   if (plugin.exitCode === 0) return ['docker', 'buildx'];
   const cache = process.env.GITSPACE_CACHE ?? join(homedir(), '.cache', 'gitspace-chart');
-  const bin = join(cache, `buildx-${BUILDX_VERSION}`, 'buildx');
+  const bin = join(cache, 'tools', `buildx-${BUILDX_VERSION}`, 'buildx');
   if (existsSync(bin)) return [bin];
   throw new UserError(
     `building features needs BuildKit's client, buildx (docker buildx is missing): run 'bash scripts/setup.sh' (it installs buildx ${BUILDX_VERSION} with go install into ${dirname(bin)}), or install your distribution's docker-buildx`,
