@@ -94,7 +94,7 @@ describe('gitspace-chart build', () => {
     expect(r.exitCode).toBe(0);
     const m = await fetch(`http://${reg}/v2/${PREFIX}/built/manifests/1`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
     expect(m.status).toBe(200);
-  });
+  }, 600_000); // the first push uploads the base image's layers
 
   it('a failing install.sh names the feature; nothing is tagged or pushed', async () => {
     const bad = checkout(join(work, 'bad'), { image: BASE, features: { './broken': {} } }, false);

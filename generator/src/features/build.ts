@@ -115,7 +115,8 @@ export async function builder(): Promise<string[]> {
 
 /** Which feature a failed BuildKit step ran, from the staging folder in its command line. */
 export function failedFeature(output: string, features: ResolvedFeature[]): ResolvedFeature | undefined {
-  const lines = output.split('\n').filter((l) => /ERROR|did not complete successfully/.test(l));
+  // BuildKit: `ERROR: process "…" did not complete successfully`; the classic builder: `returned a non-zero code`.
+  const lines = output.split('\n').filter((l) => /ERROR|did not complete successfully|returned a non-zero code/.test(l));
   for (const l of lines) {
     const m = new RegExp(`${STAGE}/([^/' ]+)`).exec(l);
     if (m) return features.find((f) => f.dir.split('/').at(-1) === m[1]);
