@@ -21,6 +21,9 @@ export GITSPACE_KUBECONFIG="${GITSPACE_KUBECONFIG:-$GITSPACE_CACHE/cluster/kubec
   HELM_VERSION="v3.22.0"
   HELM_UNITTEST_VERSION="v1.1.2"
   CT_VERSION="v3.14.0"
+  # BuildKit's client for `gitspace-chart build` (Debian 12 ships no docker-buildx); the
+  # generator's features/build.ts names the same version.
+  BUILDX_VERSION="v0.38.2"
 }
 
 # A script that `set -e` ends prints the step, the failing command, file:line

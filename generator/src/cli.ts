@@ -53,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     (await import('./operations.ts')).registerOperationCommands(program);
     (await import('./fleet.ts')).registerFleetCommands(program);
     (await import('./rescue.ts')).registerRescueCommands(program);
+    (await import('./features/commands.ts')).registerFeatureCommands(program);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
