@@ -10,6 +10,7 @@ import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
 import type { RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
+import type { LabelOnly } from './cases.ts';
 import type { Capabilities, Gitspace, RuntimeName } from './runtime.ts';
 import { vsixIdFromPath } from './vsix.ts';
 
@@ -20,6 +21,8 @@ export interface ExpectedUser {
   gid: number;
   group: string;
   home: string;
+  /** What `id` lists after `groups=` when the user has more groups than their own (written by hand). */
+  groups?: string;
 }
 
 /** Where HOME and the volume are on one runtime (cases.ts: the chart's, and Docker Gitspace's own where it differs). */
@@ -62,6 +65,12 @@ export interface CheckContext {
   devcontainerInRepo: boolean;
   /** The lifecycle hook files as the chart renders them (test/parity/chart.ts): "<hook>/NN-name" -> command. */
   hookFiles: Record<string, string>;
+  /** The image gives the user passwordless sudo (cases.ts). */
+  imageSudo: boolean;
+  /** Directories outside HOME the user can write (cases.ts, or a --cases-dir case's expected.json). */
+  writablePaths: string[];
+  /** What only the image's devcontainer.metadata label carries (cases.ts). */
+  labelOnly: LabelOnly;
 }
 
 export interface Observation {
@@ -100,6 +109,8 @@ export const DOCS = {
   workspaces: deviation('workspaces-compat-mount'),
   hookLog: deviation('a-hook-log-on-the-volume'),
   homeEntries: deviation('home-entries-the-gitspace-adds'),
+  sudo: deviation('sudo-only-with-securitysudo'),
+  label: deviation('the-image-labels-lifecycle-commands-and-containerenv-are-used'),
 } as const;
 
 const RUNTIMES: RuntimeName[] = ['docker', 'kubernetes'];
@@ -240,6 +251,8 @@ async function gitInRepo(ctx: CheckContext, args: string[]): Promise<string> {
 function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
   const ssh = ctx.ide.protocol === 'ssh';
   const hooks = ctx.hooks ? ['.parity-post-create', '.parity-post-start'] : [];
+  // The image label's lifecycle commands run on Kubernetes only (DOCS.label).
+  const labelHooks = [ctx.labelOnly.postCreateMarker, ctx.labelOnly.postStartMarker].filter((m): m is string => Boolean(m));
   // code-server's config (~/.config) and data (~/.local) on both; an entry the image has is not counted.
   const codeServer = ssh ? [] : ['.config', '.local'];
   const image = new Set(ctx.imageHomeEntries);
@@ -248,7 +261,7 @@ function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
     // git's credential cache socket (~/.cache), the identity and helper (~/.gitconfig), code-server's log.
     docker: sorted([...hooks, ...codeServer, '.cache', '.gitconfig', ...(ssh ? ['.ssh'] : ['code-server.log'])]),
     // the hook log and markers (~/.gitspace), the identity; the filesystem's lost+found.
-    kubernetes: sorted([...hooks, ...codeServer, '.gitconfig', '.gitspace', 'lost+found', ...(ssh ? ['.ssh'] : [])]),
+    kubernetes: sorted([...hooks, ...labelHooks, ...codeServer, '.gitconfig', '.gitspace', 'lost+found', ...(ssh ? ['.ssh'] : [])]),
   };
 }
 
@@ -314,7 +327,7 @@ export const CHECKS: Check[] = [
       const root = { name: 'root', uid: 0, gid: 0, group: 'root', home: '/root' };
       const containerUser = ctx.values.user?.containerUser ?? 'root';
       return [
-        obs('user: id (uid, gid, groups, name)', await sh(ctx, 'id'), each((rt) => `${idPrefix(p[rt])} groups=${p[rt].gid}(${p[rt].group})`)),
+        obs('user: id (uid, gid, groups, name)', await sh(ctx, 'id'), each((rt) => `${idPrefix(p[rt])} groups=${p[rt].groups ?? `${p[rt].gid}(${p[rt].group})`}`)),
         obs('user: HOME env', await sh(ctx, 'printf %s "$HOME"'), each((rt) => p[rt].home), DOCS.home),
         obs('user: whoami', await sh(ctx, 'whoami 2>&1 || id -un'), each((rt) => p[rt].name)),
         obs(
@@ -567,7 +580,9 @@ export const CHECKS: Check[] = [
     async run(ctx, phase) {
       const env = ctx.values.devcontainer?.containerEnv ?? {};
       const label = PHASE_LABEL[phase];
-      const entries = Object.entries(env).sort(([a], [b]) => a.localeCompare(b));
+      // Keys only the image label carries have rows of their own (check image-label).
+      const labelOnly = ctx.labelOnly.containerEnv ?? {};
+      const entries = Object.entries(env).filter(([k]) => !(k in labelOnly)).sort(([a], [b]) => a.localeCompare(b));
       if (!entries.length) return [];
       const result: Observation[] = [];
       // Docker Gitspace writes `export K=V` unquoted: a value with a quote makes /etc/profile a syntax error.
@@ -703,16 +718,77 @@ export const CHECKS: Check[] = [
     },
   },
   {
+    // Directories outside HOME the user writes (a GOPATH, an npm prefix) and what a stop/start keeps there.
+    id: 'outside-home',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      const label = PHASE_LABEL[phase];
+      const rows: Observation[] = [];
+      for (const dir of ctx.writablePaths) {
+        if (phase === 'fresh') {
+          // Writable by the user: a new file there, as a tool's install would make.
+          const w = await sh(ctx, 'f="$1/parity-outside-home-$(id -u)"; if printf "%s\\n" "$2" >"$f" 2>/dev/null; then echo "writable by the user, file group $(stat -c %G "$f")"; else echo "not writable by the user"; fi', [dir, TOKEN]);
+          const group = await sh(ctx, 'stat -c %G "$1"', [dir]);
+          rows.push(obs(`outside HOME: ${dir} writable by the user (${label})`, w, `writable by the user, file group ${group}`));
+          continue;
+        }
+        const got = await sh(ctx, 'grep -qxF "$2" "$1/parity-outside-home-$(id -u)" 2>/dev/null && echo kept || echo lost', [dir, TOKEN]);
+        rows.push(
+          obs(
+            `persistence outside HOME: a file written by the user in ${dir} (${label})`,
+            got,
+            // Docker keeps the container's writable layer over a stop/start; every pod is a new container.
+            phase === 'after-restart' ? { docker: 'kept', kubernetes: 'lost' } : 'lost',
+            DOCS.outsideHome,
+          ),
+        );
+      }
+      return rows;
+    },
+  },
+  {
+    // Lifecycle commands and containerEnv only the image's devcontainer.metadata label carries:
+    // the chart runs and sets them (as the devcontainers CLI), Docker Gitspace reads the label for users only.
+    id: 'image-label',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      const l = ctx.labelOnly;
+      const label = PHASE_LABEL[phase];
+      const n = (f: string) => sh(ctx, 'if [ -f "$HOME/$1" ]; then wc -l <"$HOME/$1"; else echo 0; fi', [f]);
+      const rows: Observation[] = [];
+      const starts = { fresh: 1, 'after-restart': 2, 'after-recreate': 3 }[phase];
+      if (l.postCreateMarker) {
+        rows.push(obs(`image label only: postCreateCommand runs (${label})`, `${await n(l.postCreateMarker)} time(s)`, { docker: '0 time(s)', kubernetes: '1 time(s)' }, DOCS.label));
+      }
+      if (l.postStartMarker) {
+        rows.push(obs(`image label only: postStartCommand runs (${label})`, `${await n(l.postStartMarker)} time(s)`, { docker: '0 time(s)', kubernetes: `${starts} time(s)` }, DOCS.label));
+      }
+      if (phase === 'fresh') {
+        for (const [k, want] of Object.entries(l.containerEnv ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+          rows.push(obs(`image label only: containerEnv ${k} in exec (${label})`, await sh(ctx, 'printenv -- "$1" || echo "(unset)"', [k]), { docker: '(unset)', kubernetes: want }, DOCS.label));
+        }
+      }
+      return rows;
+    },
+  },
+  {
     id: 'platform',
     phases: ['fresh'],
     async run(ctx) {
       const sudo = await ctx.gs.exec(['/bin/sh', '-c', 'sudo -n true'], { allowFail: true });
-      const sudoText =
-        sudo.exitCode === 0 ? 'allowed without a password' : sudo.exitCode === 127 ? 'no sudo in the image' : `refused: ${sudo.stderr.trim().split('\n').at(-1)}`;
+      const sudoText = sudo.exitCode === 0 ? 'allowed without a password' : sudo.exitCode === 127 ? 'no sudo in the image' : 'refused';
+      const sudoWords = sudo.exitCode === 0 || sudo.exitCode === 127 ? undefined : sudo.stderr.trim().split('\n').filter((l) => !/^command terminated/.test(l)).at(-1);
       const host = await sh(ctx, 'getent hosts host.docker.internal >/dev/null && echo resolves || echo "does not resolve"');
       const result = [
-        // The test images have no sudo: what a user sees is the same on both (an image with sudo keeps it on both).
-        obs('sudo -n true', sudoText, 'no sudo in the image'),
+        // An image with passwordless sudo: Docker Gitspace lets it work; the chart only with security.sudo
+        // (standard mode), else the container forbids privilege escalation.
+        obs(
+          'sudo -n true',
+          sudoText,
+          !ctx.imageSudo ? 'no sudo in the image' : ctx.values.security?.sudo ? 'allowed without a password' : { docker: 'allowed without a password', kubernetes: 'refused' },
+          DOCS.sudo,
+          sudoWords,
+        ),
         obs('host.docker.internal in the gitspace', host, { docker: 'resolves', kubernetes: 'does not resolve' }, DOCS.hostDockerInternal),
       ];
       if (ctx.imageEntrypoint.length) {

@@ -331,6 +331,9 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     hookFiles: await chartHookFiles(valuesFile, values),
     failingHook: kase.failingHook,
     devcontainerInRepo: kase.devcontainerInRepo !== false,
+    imageSudo: kase.imageSudo ?? false,
+    writablePaths: kase.writablePaths ?? [],
+    labelOnly: kase.labelOnly ?? {},
   };
   // The runtimes of one case run side by side (cases stay sequential): most of a start is waiting.
   if (s.sequential) {
