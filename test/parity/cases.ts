@@ -27,6 +27,8 @@ export interface ReferenceCase {
   volumeAt?: string;
   /** The start fails: "<step>: <last line>", the Docker value of every row of the case. */
   startFails?: string;
+  /** The start fails at some setup step, not said which (a --cases-dir case with dockerGitspaceStarts false). */
+  startFailsAnywhere?: boolean;
 }
 
 export interface ParityCase {
@@ -65,6 +67,10 @@ export interface ParityCase {
    * the marker files its lifecycle commands append to in HOME, and its containerEnv.
    */
   labelOnly?: LabelOnly;
+  /** A row lists the directories outside HOME the user can write, found by a probe in the gitspace, against writablePaths. */
+  probeWritable?: boolean;
+  /** The devcontainer.json when it is not test/parity/cases/<name>/devcontainer.json (a --cases-dir case). */
+  devcontainerFile?: string;
 }
 
 export interface LabelOnly {
@@ -183,6 +189,7 @@ export const CASES: ParityCase[] = [
     hooks: false,
     imageSudo: true,
     writablePaths: ['/go', '/usr/local/share/npm-global'],
+    probeWritable: true,
     labelOnly: DEVBASE_LABEL,
   },
   {

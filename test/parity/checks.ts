@@ -21,7 +21,7 @@ export interface ExpectedUser {
   gid: number;
   group: string;
   home: string;
-  /** What `id` lists after `groups=` when the user has more groups than their own (written by hand). */
+  /** What `id` lists after `groups=` when the user has more groups than their own (written by hand); '*': not checked. */
   groups?: string;
 }
 
@@ -71,6 +71,8 @@ export interface CheckContext {
   writablePaths: string[];
   /** What only the image's devcontainer.metadata label carries (cases.ts). */
   labelOnly: LabelOnly;
+  /** Probe the whole filesystem for directories outside HOME the user can write (cases.ts). */
+  probeWritable: boolean;
 }
 
 export interface Observation {
@@ -190,6 +192,15 @@ r gitconfig '[ "$(git config --global parity.marker)" = "$t" ]'
 r ssh-key '[ "$(stat -c %a "$HOME/.ssh/id_parity")" = 600 ] && grep -q "parity-$t" "$HOME/.ssh/id_parity.pub" && ssh-keygen -y -f "$HOME/.ssh/id_parity" >/dev/null'
 r second-repo 'git -C "$HOME/parity-second" rev-parse HEAD && grep -qxF "$t" "$HOME/parity-second/uncommitted.txt"'
 r tmp 'grep -qxF "$t" "/tmp/parity-outside-home-$(id -u)"'`;
+
+/**
+ * Top-most directories outside HOME the user can write (group or other bits, or owned), on the
+ * root filesystem: what a stop/start keeps on Docker and a new pod loses. Mounts, /tmp-like
+ * scratch places, HOME and /home are left out.
+ */
+const WRITABLE_PROBE = `
+find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /home -o -path /root \\
+  -o -path /gitspace -o -path /workspaces -o -path /usr/local/gitspace -o -path "$HOME" \\) -prune -o -type d -writable -print -prune 2>/dev/null`;
 
 const PERSIST_ITEMS: Record<string, string> = {
   'test-persistence': 'persistence: $HOME/.test-persistence',
@@ -327,7 +338,10 @@ export const CHECKS: Check[] = [
       const root = { name: 'root', uid: 0, gid: 0, group: 'root', home: '/root' };
       const containerUser = ctx.values.user?.containerUser ?? 'root';
       return [
-        obs('user: id (uid, gid, groups, name)', await sh(ctx, 'id'), each((rt) => `${idPrefix(p[rt])} groups=${p[rt].groups ?? `${p[rt].gid}(${p[rt].group})`}`)),
+        ctx.expected.groups === '*'
+          ? // A --cases-dir case whose expected.json lists no groups: uid, gid and names only.
+            obs('user: id (uid, gid, name; other groups not given)', (await sh(ctx, 'id')).replace(/ groups=.*$/, ''), each((rt) => idPrefix(p[rt])))
+          : obs('user: id (uid, gid, groups, name)', await sh(ctx, 'id'), each((rt) => `${idPrefix(p[rt])} groups=${p[rt].groups ?? `${p[rt].gid}(${p[rt].group})`}`)),
         obs('user: HOME env', await sh(ctx, 'printf %s "$HOME"'), each((rt) => p[rt].home), DOCS.home),
         obs('user: whoami', await sh(ctx, 'whoami 2>&1 || id -un'), each((rt) => p[rt].name)),
         obs(
@@ -724,6 +738,11 @@ export const CHECKS: Check[] = [
     async run(ctx, phase) {
       const label = PHASE_LABEL[phase];
       const rows: Observation[] = [];
+      if (phase === 'fresh' && ctx.probeWritable) {
+        // TODO(issue 18): also compare with the directories the generator finds (persistence.paths detection).
+        const found = (await sh(ctx, WRITABLE_PROBE)).split('\n').filter(Boolean).sort();
+        rows.push(obs('outside HOME: directories the user can write (top-most, probe of the filesystem)', found.join(' ') || 'none', ctx.writablePaths.join(' ') || 'none'));
+      }
       for (const dir of ctx.writablePaths) {
         if (phase === 'fresh') {
           // Writable by the user: a new file there, as a tool's install would make.
