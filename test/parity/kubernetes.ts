@@ -93,8 +93,13 @@ export class KubernetesGitspace implements Gitspace {
   }
 
   async recreate(): Promise<void> {
-    // Every pod delete is a re-create: the new pod's containers start from the image.
-    await this.restart();
+    // The chart's own reset (gitspace-chart reset: reset.generation, a new pod that re-runs
+    // postCreateCommand and the git identity), as a user runs it: the rows after reset compare
+    // Docker's reset with the real operation, not with a plain pod replacement.
+    const old = this.pod;
+    const env = kubeEnv();
+    await run('node', [path.join(repoRoot, 'bin/gitspace-chart.js'), 'reset', this.release, '-n', this.ns, '--kubeconfig', env.KUBECONFIG], { env, timeoutMs: 660_000 });
+    await this.waitPod(old);
   }
 
   async delete(): Promise<void> {
@@ -197,7 +202,7 @@ export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes' as const;
   readonly capabilities: Capabilities = {
     restart: 'pod delete',
-    recreate: 'pod delete (every new pod is a new container)',
+    recreate: 'gitspace-chart reset (a new pod; postCreateCommand and the git identity again)',
     workspacesPath: true,
     mainProcessUser: 'remoteUser',
   };
