@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run parity [-- --case NAME… --runtime docker|kubernetes… --keep]
+# npm run parity [-- --case NAME… --runtime docker|kubernetes… --keep --cases-dir DIR…]
 # The Docker/Kubernetes parity suite (test/parity, docs/parity.md): brings up
 # what it needs (Docker engine, images, local cluster), then runs every case
 # on both runtimes and prints the side-by-side table; writes parity-report.json.
@@ -35,5 +35,14 @@ if wants_runtime kubernetes "$@"; then
 fi
 step "parity: the suite's own tests (report verdicts, git server)"
 npx vitest run --config test/parity/selftest/vitest.config.ts
+# A full run (no --case) also runs one case from a folder outside the repository, made under
+# /tmp by test/parity/cases-dir-example/make.sh (docs/parity.md, Cases from outside the repository).
+extra=()
+if ! [[ " $* " == *" --case "* ]]; then
+  cases_dir=$(mktemp -d "${TMPDIR:-/tmp}/gitspace-parity-cases.XXXXXX")
+  trap 'rm -rf "$cases_dir"' EXIT
+  bash test/parity/cases-dir-example/make.sh "$cases_dir" >/dev/null
+  extra=(--cases-dir "$cases_dir")
+fi
 step "parity: suite"
-exec npx tsx test/parity/suite.ts "$@"
+npx tsx test/parity/suite.ts "$@" "${extra[@]}"

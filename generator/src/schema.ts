@@ -45,6 +45,43 @@ export function ideTable(schema: JsonSchema = loadSchema()): Record<string, IdeI
   return table;
 }
 
+/**
+ * A rule across fields that the schema cannot say with a clear message to helm (x-gitspace-rules
+ * at the schema's root): when every `when` field has its value, `field` is refused with `message`.
+ * Written once; the generator's validator checks it and `generate` writes it into the chart's
+ * validate template (templates/_model.tpl, gitspace.model.rules), so both say the same words.
+ */
+export type CrossFieldRule = { field: string; when: Record<string, string | number | boolean>; message: string };
+
+const FIELD_PATH = /^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/;
+
+export function crossFieldRules(schema: JsonSchema = loadSchema()): CrossFieldRule[] {
+  const rules = (schema['x-gitspace-rules'] ?? []) as CrossFieldRule[];
+  for (const r of rules) {
+    const fields = [r.field, ...Object.keys(r.when ?? {})];
+    const bad = fields.find((f) => !FIELD_PATH.test(f) || !leaves(schema).some((l) => l.path === f));
+    if (bad !== undefined || !r.message || !Object.keys(r.when ?? {}).length) {
+      throw new UserError(`${schemaPath}: x-gitspace-rules entry for ${JSON.stringify(r.field)} needs a known field, a non-empty when (known fields) and a message${bad !== undefined ? ` (unknown field ${JSON.stringify(bad)})` : ''}`);
+    }
+    if (Object.values(r.when).some((v) => !['string', 'number', 'boolean'].includes(typeof v))) {
+      throw new UserError(`${schemaPath}: x-gitspace-rules entry for ${r.field}: each when value must be a string, number or boolean`);
+    }
+  }
+  return rules;
+}
+
+/** The value at a dotted path of a values object (undefined when absent). */
+function at(values: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>)[k] : undefined), values);
+}
+
+/** "field: message" for every cross-field rule the values break. */
+export function brokenRules(values: unknown, schema: JsonSchema = loadSchema()): string[] {
+  return crossFieldRules(schema)
+    .filter((r) => Object.entries(r.when).every(([f, v]) => at(values, f) === v))
+    .map((r) => `${r.field}: ${r.message}`);
+}
+
 /** The schema without our x-* annotations, as shipped in the chart. */
 export function publicSchema(schema: JsonSchema = loadSchema()): JsonSchema {
   return JSON.parse(JSON.stringify(schema), (key, value) => (key.startsWith('x-') ? undefined : value)) as JsonSchema;
@@ -101,7 +138,8 @@ export function valuesValidator(schema?: JsonSchema): Validator {
   const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   const validate = ajv.compile(publicSchema(schema));
-  return (values) => (validate(values) ? [] : describeErrors(validate.errors ?? [], values, schema));
+  // The schema's own rules first: the cross-field ones assume well-typed values.
+  return (values) => (validate(values) ? brokenRules(values, schema) : describeErrors(validate.errors ?? [], values, schema));
 }
 
 type Obj = Record<string, unknown>;

@@ -325,6 +325,10 @@ export interface Gitspace {
      * `standard`: a root init container seeds HOME, creates the user and fixes ownership (Pod Security baseline). `restricted`: nothing runs as root (Pod Security restricted); the image must already have the user, seeding runs as the user, no chown.
      */
     mode: 'standard' | 'restricted';
+    /**
+     * Let the image's sudo work in the main container, as on Docker Gitspace (devcontainers images give the user passwordless sudo): allowPrivilegeEscalation and Docker's default capabilities that Pod Security baseline allows (no NET_RAW). `false` (default): no privilege escalation, no capabilities; `sudo` is refused. Standard mode only: restricted mode refuses `true` (docs/security.md).
+     */
+    sudo: boolean;
   };
   /**
    * Service in front of the IDE.
@@ -475,7 +479,8 @@ export const gitspaceDefaults: Gitspace = {
     "jetbrainsPlugins": []
   },
   "security": {
-    "mode": "standard"
+    "mode": "standard",
+    "sudo": false
   },
   "service": {
     "type": "ClusterIP",

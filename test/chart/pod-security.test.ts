@@ -80,6 +80,14 @@ describe('Pod Security', () => {
     expect([...offenders].sort()).toEqual(['Deployment/ws-gitspace prepare', 'Job/ws-gitspace-migrate migrate']);
   });
 
+  it('security.sudo (standard): still baseline; the gitspace container is the only one more that is not restricted', async () => {
+    const ms = await render([valuesFile(dir, 'sudo.yaml', { security: { mode: 'standard', sudo: true } })]);
+    const ps = pods(ms);
+    expect(ps.flatMap((p) => violations(p, 'baseline'))).toEqual([]);
+    const offenders = new Set(ps.flatMap((p) => violations(p, 'restricted')).map((v) => v.split(':')[0]));
+    expect([...offenders].sort()).toEqual(['Deployment/ws-gitspace gitspace', 'Deployment/ws-gitspace prepare', 'Job/ws-gitspace-migrate migrate']);
+  });
+
   it('root user (standard): still baseline, nothing privileged or capable beyond prepare', async () => {
     const ms = await render([valuesFile(dir, 'root.yaml', { user: { remoteUser: 'root', containerUser: 'root', uid: 0, gid: 0 } })]);
     const ps = pods(ms);

@@ -49,6 +49,13 @@ const cases: Case[] = [
     ours: 'devcontainer.postCreateCommand[0]: must be a string (got 1)',
     helm: /at '\/devcontainer\/postCreateCommand\/0': got number, want string/,
   },
+  {
+    // A rule across fields (the schema's x-gitspace-rules): the same words from both.
+    name: 'security.sudo true in restricted mode',
+    values: { security: { mode: 'restricted', sudo: true } },
+    ours: 'security.sudo: true is refused under security.mode restricted (Pod Security restricted forbids the privilege escalation sudo needs); set security.sudo to false, or security.mode to standard',
+    helm: /Error: execution error at \(gitspace\/templates\/deployment\.yaml:\d+:\d+\): security\.sudo: true is refused under security\.mode restricted \(Pod Security restricted forbids the privilege escalation sudo needs\); set security\.sudo to false, or security\.mode to standard/,
+  },
 ];
 
 const dir = tempDir('gitspace-same-rules-');

@@ -47,6 +47,11 @@ const schemaCases: Case[] = [
 const ruleCases: Case[] = [
   { name: 'SSH IDE without ssh.authorizedKeysSecret', values: { ide: { type: 'vs_code' } }, field: /ssh\.authorizedKeysSecret: ide\.type vs_code is reached over SSH/ },
   { name: 'security.mode restricted with uid 0', values: { security: { mode: 'restricted' }, user: { remoteUser: 'root', uid: 0, gid: 0 } }, field: /user\.uid: 0 \(root\) cannot run under security\.mode restricted/ },
+  {
+    name: 'security.sudo true in restricted mode',
+    values: { security: { mode: 'restricted', sudo: true } },
+    field: /security\.sudo: true is refused under security\.mode restricted \(Pod Security restricted forbids the privilege escalation sudo needs\); set security\.sudo to false, or security\.mode to standard/,
+  },
   { name: 'ide.auth password without passwordSecret', values: { ide: { auth: 'password' } }, field: /ide\.passwordSecret: ide\.auth is password but no Secret is named/ },
   { name: 'repo.url with no usable folder name', values: { repo: { url: 'https://git.example.com/acme/.git' } }, field: /repo\.url: cannot derive a folder name/ },
 ];

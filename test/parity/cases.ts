@@ -9,6 +9,10 @@ export const IMAGE = 'gitspace-chart/gitspace:0.1.0';
 export const IMAGE_UID1000 = 'gitspace-chart/test-uid1000:0.1.0';
 /** The gitspace image with an ENTRYPOINT that leaves a mark when it runs (images/entrypoint). */
 export const IMAGE_ENTRYPOINT = 'gitspace-chart/test-entrypoint:0.1.0';
+/** Like the devcontainers base family: passwordless sudo, zsh, a rich metadata label (images/devbase). */
+export const IMAGE_DEVBASE = 'gitspace-chart/test-devbase:0.1.0';
+/** A language image on it: /go (group golang) and an npm prefix (group npm), setgid, outside HOME (images/devbase). */
+export const IMAGE_LANG = 'gitspace-chart/test-lang:0.1.0';
 
 /**
  * What Docker Gitspace (the reference runtime) does with a case where it
@@ -23,6 +27,8 @@ export interface ReferenceCase {
   volumeAt?: string;
   /** The start fails: "<step>: <last line>", the Docker value of every row of the case. */
   startFails?: string;
+  /** The start fails at some setup step, not said which (a --cases-dir case with dockerGitspaceStarts false). */
+  startFailsAnywhere?: boolean;
 }
 
 export interface ParityCase {
@@ -52,7 +58,33 @@ export interface ParityCase {
    * Gitspace takes the git identity from the user's account.
    */
   values?: Record<string, unknown>;
+  /** The image gives the user passwordless sudo (a sudoers.d entry). */
+  imageSudo?: boolean;
+  /** Directories outside HOME the user can write (the top-most ones), e.g. /go. */
+  writablePaths?: string[];
+  /**
+   * What only the image's devcontainer.metadata label carries (no devcontainer.json repeats it):
+   * the marker files its lifecycle commands append to in HOME, and its containerEnv.
+   */
+  labelOnly?: LabelOnly;
+  /** A row lists the directories outside HOME the user can write, found by a probe in the gitspace, against writablePaths. */
+  probeWritable?: boolean;
+  /** The devcontainer.json when it is not test/parity/cases/<name>/devcontainer.json (a --cases-dir case). */
+  devcontainerFile?: string;
 }
+
+export interface LabelOnly {
+  postCreateMarker?: string;
+  postStartMarker?: string;
+  containerEnv?: Record<string, string>;
+}
+
+/** What images/devbase's label carries, written by hand from its Dockerfile. */
+const DEVBASE_LABEL: LabelOnly = {
+  postCreateMarker: '.devbase-label-post-create',
+  postStartMarker: '.devbase-label-post-start',
+  containerEnv: { DEVBASE_LABEL_ENV: 'set by the image label' },
+};
 
 /** The extension the default case's devcontainer.json names, committed in its repository. */
 const PARITY_VSIX = { publisher: 'gitspace-parity', name: 'parity-ext', version: '0.0.1' };
@@ -135,6 +167,30 @@ export const CASES: ParityCase[] = [
     expected: vscode,
     hooks: true,
     failingHook: { label: 'postStartCommand/00-fails', code: 7 },
+  },
+  {
+    name: 'devbase',
+    about: 'devcontainers-base-like image: passwordless sudo with security.sudo true; only containerUser in devcontainer.json, remoteUser, containerEnv and hooks from the image label',
+    image: IMAGE_DEVBASE,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: false,
+    imageSudo: true,
+    labelOnly: DEVBASE_LABEL,
+    values: { security: { mode: 'standard', sudo: true } },
+  },
+  {
+    name: 'lang',
+    about: 'language image: /go and an npm prefix outside HOME, written through groups golang and npm; sudo off (the default)',
+    image: IMAGE_LANG,
+    generatorArgs: [],
+    // groupadd --system gives golang 999, then npm 998 (images/devbase/Dockerfile).
+    expected: { ...vscode, groups: '1000(vscode),998(npm),999(golang)' },
+    hooks: false,
+    imageSudo: true,
+    writablePaths: ['/go', '/usr/local/share/npm-global'],
+    probeWritable: true,
+    labelOnly: DEVBASE_LABEL,
   },
   {
     name: 'ssh-ide',

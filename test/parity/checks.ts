@@ -10,6 +10,7 @@ import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
 import type { RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
+import type { LabelOnly } from './cases.ts';
 import type { Capabilities, Gitspace, RuntimeName } from './runtime.ts';
 import { vsixIdFromPath } from './vsix.ts';
 
@@ -20,6 +21,8 @@ export interface ExpectedUser {
   gid: number;
   group: string;
   home: string;
+  /** What `id` lists after `groups=` when the user has more groups than their own (written by hand); '*': not checked. */
+  groups?: string;
 }
 
 /** Where HOME and the volume are on one runtime (cases.ts: the chart's, and Docker Gitspace's own where it differs). */
@@ -62,6 +65,14 @@ export interface CheckContext {
   devcontainerInRepo: boolean;
   /** The lifecycle hook files as the chart renders them (test/parity/chart.ts): "<hook>/NN-name" -> command. */
   hookFiles: Record<string, string>;
+  /** The image gives the user passwordless sudo (cases.ts). */
+  imageSudo: boolean;
+  /** Directories outside HOME the user can write (cases.ts, or a --cases-dir case's expected.json). */
+  writablePaths: string[];
+  /** What only the image's devcontainer.metadata label carries (cases.ts). */
+  labelOnly: LabelOnly;
+  /** Probe the whole filesystem for directories outside HOME the user can write (cases.ts). */
+  probeWritable: boolean;
 }
 
 export interface Observation {
@@ -100,6 +111,8 @@ export const DOCS = {
   workspaces: deviation('workspaces-compat-mount'),
   hookLog: deviation('a-hook-log-on-the-volume'),
   homeEntries: deviation('home-entries-the-gitspace-adds'),
+  sudo: deviation('sudo-only-with-securitysudo'),
+  label: deviation('the-image-labels-lifecycle-commands-and-containerenv-are-used'),
 } as const;
 
 const RUNTIMES: RuntimeName[] = ['docker', 'kubernetes'];
@@ -180,6 +193,16 @@ r ssh-key '[ "$(stat -c %a "$HOME/.ssh/id_parity")" = 600 ] && grep -q "parity-$
 r second-repo 'git -C "$HOME/parity-second" rev-parse HEAD && grep -qxF "$t" "$HOME/parity-second/uncommitted.txt"'
 r tmp 'grep -qxF "$t" "/tmp/parity-outside-home-$(id -u)"'`;
 
+/**
+ * Top-most directories outside HOME the user can write (group or other bits, or owned), on the
+ * root filesystem: what a stop/start keeps on Docker and a new pod loses. Mounts, /tmp-like
+ * scratch places, HOME and /home are left out. find exits 1 when it meets a directory it cannot
+ * read (the user's view): that is the answer, not a failure.
+ */
+const WRITABLE_PROBE = `
+find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /home -o -path /root \\
+  -o -path /gitspace -o -path /workspaces -o -path /usr/local/gitspace -o -path "$HOME" \\) -prune -o -type d -writable -print -prune 2>/dev/null || [ $? -eq 1 ]`;
+
 const PERSIST_ITEMS: Record<string, string> = {
   'test-persistence': 'persistence: $HOME/.test-persistence',
   bashrc: 'persistence: .bashrc edit',
@@ -240,6 +263,8 @@ async function gitInRepo(ctx: CheckContext, args: string[]): Promise<string> {
 function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
   const ssh = ctx.ide.protocol === 'ssh';
   const hooks = ctx.hooks ? ['.parity-post-create', '.parity-post-start'] : [];
+  // The image label's lifecycle commands run on Kubernetes only (DOCS.label).
+  const labelHooks = [ctx.labelOnly.postCreateMarker, ctx.labelOnly.postStartMarker].filter((m): m is string => Boolean(m));
   // code-server's config (~/.config) and data (~/.local) on both; an entry the image has is not counted.
   const codeServer = ssh ? [] : ['.config', '.local'];
   const image = new Set(ctx.imageHomeEntries);
@@ -248,7 +273,7 @@ function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
     // git's credential cache socket (~/.cache), the identity and helper (~/.gitconfig), code-server's log.
     docker: sorted([...hooks, ...codeServer, '.cache', '.gitconfig', ...(ssh ? ['.ssh'] : ['code-server.log'])]),
     // the hook log and markers (~/.gitspace), the identity; the filesystem's lost+found.
-    kubernetes: sorted([...hooks, ...codeServer, '.gitconfig', '.gitspace', 'lost+found', ...(ssh ? ['.ssh'] : [])]),
+    kubernetes: sorted([...hooks, ...labelHooks, ...codeServer, '.gitconfig', '.gitspace', 'lost+found', ...(ssh ? ['.ssh'] : [])]),
   };
 }
 
@@ -314,7 +339,10 @@ export const CHECKS: Check[] = [
       const root = { name: 'root', uid: 0, gid: 0, group: 'root', home: '/root' };
       const containerUser = ctx.values.user?.containerUser ?? 'root';
       return [
-        obs('user: id (uid, gid, groups, name)', await sh(ctx, 'id'), each((rt) => `${idPrefix(p[rt])} groups=${p[rt].gid}(${p[rt].group})`)),
+        ctx.expected.groups === '*'
+          ? // A --cases-dir case whose expected.json lists no groups: uid, gid and names only.
+            obs('user: id (uid, gid, name; other groups not given)', (await sh(ctx, 'id')).replace(/ groups=.*$/, ''), each((rt) => idPrefix(p[rt])))
+          : obs('user: id (uid, gid, groups, name)', await sh(ctx, 'id'), each((rt) => `${idPrefix(p[rt])} groups=${p[rt].groups ?? `${p[rt].gid}(${p[rt].group})`}`)),
         obs('user: HOME env', await sh(ctx, 'printf %s "$HOME"'), each((rt) => p[rt].home), DOCS.home),
         obs('user: whoami', await sh(ctx, 'whoami 2>&1 || id -un'), each((rt) => p[rt].name)),
         obs(
@@ -477,7 +505,8 @@ export const CHECKS: Check[] = [
       const label = PHASE_LABEL[phase];
       const n = (f: string) => sh(ctx, 'if [ -f "$HOME/$1" ]; then wc -l <"$HOME/$1"; else echo 0; fi', [f]);
       const starts = { fresh: 1, 'after-restart': 2, 'after-recreate': 3 }[phase];
-      // Docker Gitspace runs postCreateCommand in every new container (create, reset); the chart once per volume.
+      // Docker Gitspace runs postCreateCommand in every new container (create, reset); the chart once per
+      // volume and again at each `gitspace-chart reset` (the suite's reset on Kubernetes).
       const creates = { fresh: 1, 'after-restart': 1, 'after-recreate': 2 }[phase];
       // The chart's hook log on the volume (what `kubectl logs` also shows): one "done" per run.
       const logged = await sh(
@@ -522,9 +551,9 @@ export const CHECKS: Check[] = [
           docker: noLog,
           kubernetes: fh ? `${fh.label}: exit code ${fh.code} ×${starts}` : 'none',
         }, DOCS.hookLog),
-        obs(`lifecycle: postCreateCommand runs (${label})`, `${await n('.parity-post-create')} time(s)`, { docker: `${creates} time(s)`, kubernetes: '1 time(s)' }, DOCS.postCreate),
+        obs(`lifecycle: postCreateCommand runs (${label})`, `${await n('.parity-post-create')} time(s)`, `${creates} time(s)`),
         obs(`lifecycle: postStartCommand runs (${label})`, `${await n('.parity-post-start')} time(s)`, `${starts} time(s)`),
-        obs(`lifecycle: hooks logged done in ~/.gitspace/logs/lifecycle.log (${label})`, logged, { docker: noLog, kubernetes: `postCreate 1, postStart ${starts}` }, DOCS.hookLog),
+        obs(`lifecycle: hooks logged done in ~/.gitspace/logs/lifecycle.log (${label})`, logged, { docker: noLog, kubernetes: `postCreate ${creates}, postStart ${starts}` }, DOCS.hookLog),
       ];
     },
   },
@@ -567,7 +596,9 @@ export const CHECKS: Check[] = [
     async run(ctx, phase) {
       const env = ctx.values.devcontainer?.containerEnv ?? {};
       const label = PHASE_LABEL[phase];
-      const entries = Object.entries(env).sort(([a], [b]) => a.localeCompare(b));
+      // Keys only the image label carries have rows of their own (check image-label).
+      const labelOnly = ctx.labelOnly.containerEnv ?? {};
+      const entries = Object.entries(env).filter(([k]) => !(k in labelOnly)).sort(([a], [b]) => a.localeCompare(b));
       if (!entries.length) return [];
       const result: Observation[] = [];
       // Docker Gitspace writes `export K=V` unquoted: a value with a quote makes /etc/profile a syntax error.
@@ -670,8 +701,8 @@ export const CHECKS: Check[] = [
         obs(
           `git identity: the user's own user.name (${label})`,
           await get('user.name'),
-          phase === 'after-recreate' ? { docker: name, kubernetes: OWN_GIT_NAME } : OWN_GIT_NAME,
-          DOCS.gitIdentity,
+          // Docker's reset and `gitspace-chart reset` both write the identity from values again.
+          phase === 'after-recreate' ? name : OWN_GIT_NAME,
         ),
         obs(`git identity: user.email from values kept (${label})`, await get('user.email'), email ?? '(unset)'),
       ];
@@ -703,16 +734,83 @@ export const CHECKS: Check[] = [
     },
   },
   {
+    // Directories outside HOME the user writes (a GOPATH, an npm prefix) and what a stop/start keeps there.
+    id: 'outside-home',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      const label = PHASE_LABEL[phase];
+      const rows: Observation[] = [];
+      if (phase === 'fresh' && ctx.probeWritable) {
+        // TODO(issue 18): also compare with the directories the generator finds (persistence.paths detection).
+        const found = (await sh(ctx, WRITABLE_PROBE)).split('\n').filter(Boolean).sort();
+        rows.push(obs('outside HOME: directories the user can write (top-most, probe of the filesystem)', found.join(' ') || 'none', ctx.writablePaths.join(' ') || 'none'));
+      }
+      for (const dir of ctx.writablePaths) {
+        if (phase === 'fresh') {
+          // Writable by the user: a new file there, as a tool's install would make.
+          const w = await sh(ctx, 'f="$1/parity-outside-home-$(id -u)"; if printf "%s\\n" "$2" >"$f" 2>/dev/null; then echo "writable by the user, file group $(stat -c %G "$f")"; else echo "not writable by the user"; fi', [dir, TOKEN]);
+          const group = await sh(ctx, 'stat -c %G "$1"', [dir]);
+          rows.push(obs(`outside HOME: ${dir} writable by the user (${label})`, w, `writable by the user, file group ${group}`));
+          continue;
+        }
+        const got = await sh(ctx, 'grep -qxF "$2" "$1/parity-outside-home-$(id -u)" 2>/dev/null && echo kept || echo lost', [dir, TOKEN]);
+        rows.push(
+          obs(
+            `persistence outside HOME: a file written by the user in ${dir} (${label})`,
+            got,
+            // Docker keeps the container's writable layer over a stop/start; every pod is a new container.
+            phase === 'after-restart' ? { docker: 'kept', kubernetes: 'lost' } : 'lost',
+            DOCS.outsideHome,
+          ),
+        );
+      }
+      return rows;
+    },
+  },
+  {
+    // Lifecycle commands and containerEnv only the image's devcontainer.metadata label carries:
+    // the chart runs and sets them (as the devcontainers CLI), Docker Gitspace reads the label for users only.
+    id: 'image-label',
+    phases: ['fresh', 'after-restart', 'after-recreate'],
+    async run(ctx, phase) {
+      const l = ctx.labelOnly;
+      const label = PHASE_LABEL[phase];
+      const n = (f: string) => sh(ctx, 'if [ -f "$HOME/$1" ]; then wc -l <"$HOME/$1"; else echo 0; fi', [f]);
+      const rows: Observation[] = [];
+      const starts = { fresh: 1, 'after-restart': 2, 'after-recreate': 3 }[phase];
+      if (l.postCreateMarker) {
+        const creates = phase === 'after-recreate' ? 2 : 1; // gitspace-chart reset runs it again
+        rows.push(obs(`image label only: postCreateCommand runs (${label})`, `${await n(l.postCreateMarker)} time(s)`, { docker: '0 time(s)', kubernetes: `${creates} time(s)` }, DOCS.label));
+      }
+      if (l.postStartMarker) {
+        rows.push(obs(`image label only: postStartCommand runs (${label})`, `${await n(l.postStartMarker)} time(s)`, { docker: '0 time(s)', kubernetes: `${starts} time(s)` }, DOCS.label));
+      }
+      if (phase === 'fresh') {
+        for (const [k, want] of Object.entries(l.containerEnv ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+          rows.push(obs(`image label only: containerEnv ${k} in exec (${label})`, await sh(ctx, 'printenv -- "$1" || echo "(unset)"', [k]), { docker: '(unset)', kubernetes: want }, DOCS.label));
+        }
+      }
+      return rows;
+    },
+  },
+  {
     id: 'platform',
     phases: ['fresh'],
     async run(ctx) {
       const sudo = await ctx.gs.exec(['/bin/sh', '-c', 'sudo -n true'], { allowFail: true });
-      const sudoText =
-        sudo.exitCode === 0 ? 'allowed without a password' : sudo.exitCode === 127 ? 'no sudo in the image' : `refused: ${sudo.stderr.trim().split('\n').at(-1)}`;
+      const sudoText = sudo.exitCode === 0 ? 'allowed without a password' : sudo.exitCode === 127 ? 'no sudo in the image' : 'refused';
+      const sudoWords = sudo.exitCode === 0 || sudo.exitCode === 127 ? undefined : sudo.stderr.trim().split('\n').filter((l) => !/^command terminated/.test(l)).at(-1);
       const host = await sh(ctx, 'getent hosts host.docker.internal >/dev/null && echo resolves || echo "does not resolve"');
       const result = [
-        // The test images have no sudo: what a user sees is the same on both (an image with sudo keeps it on both).
-        obs('sudo -n true', sudoText, 'no sudo in the image'),
+        // An image with passwordless sudo: Docker Gitspace lets it work; the chart only with security.sudo
+        // (standard mode), else the container forbids privilege escalation.
+        obs(
+          'sudo -n true',
+          sudoText,
+          !ctx.imageSudo ? 'no sudo in the image' : ctx.values.security?.sudo ? 'allowed without a password' : { docker: 'allowed without a password', kubernetes: 'refused' },
+          DOCS.sudo,
+          sudoWords,
+        ),
         obs('host.docker.internal in the gitspace', host, { docker: 'resolves', kubernetes: 'does not resolve' }, DOCS.hostDockerInternal),
       ];
       if (ctx.imageEntrypoint.length) {

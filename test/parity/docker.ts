@@ -18,6 +18,9 @@ import { ideProtocol, repoRoot } from './values.ts';
 
 /** Label on everything the suite creates, so a crashed run's leftovers are found and removed. */
 export const PARITY_LABEL = 'org.gitspace-chart.parity';
+/** The run's owner (kubernetes.ts, GITSPACE_PARITY_OWNER): the cleanup removes only that owner's containers and volumes. */
+const OWNER_LABEL = 'org.gitspace-chart.parity.owner';
+const PARITY_OWNER = (process.env.GITSPACE_PARITY_OWNER ?? 'parity').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 20) || 'parity';
 /** The setup steps, passed to `bash -c` on each exec: nothing of the suite stays in the container. */
 const STEPS_FILE = path.join(repoRoot, 'test/parity/reference/setup-steps.sh');
 // Docker Gitspace's main process when nothing gives an entrypoint: the image's ENTRYPOINT is replaced.
@@ -118,8 +121,9 @@ export async function referencePlan(c: CaseInput): Promise<ReferencePlan> {
   const env = [...Object.entries(dc.containerEnv ?? {}).map(([k, val]) => `${k}=${val}`), ...runArgEnv(dc.runArgs)];
   const forwarded = (dc.forwardPorts ?? []).map(Number).filter((p) => Number.isInteger(p) && p > 0 && p !== idePort);
   return {
-    container: `gitspace-ref-${c.name}`,
-    volume: `gitspace-ref-${c.name}`,
+    // The owner in the names: runs of several owners side by side on one dockerd do not clash.
+    container: `gitspace-ref-${PARITY_OWNER}-${c.name}`,
+    volume: `gitspace-ref-${PARITY_OWNER}-${c.name}`,
     image,
     containerUser,
     remoteUser,
@@ -173,9 +177,10 @@ class ReferenceGitspace implements Gitspace {
   async create(): Promise<void> {
     const p = this.plan;
     const label = `${PARITY_LABEL}=${this.runId}`;
-    await this.docker(['volume', 'create', '--label', label, p.volume]);
+    const owner = `${OWNER_LABEL}=${PARITY_OWNER}`;
+    await this.docker(['volume', 'create', '--label', label, '--label', owner, p.volume]);
     const args = [
-      'run', '-d', '--name', p.container, '--label', label,
+      'run', '-d', '--name', p.container, '--label', label, '--label', owner,
       '--user', p.containerUser,
       // The API's mount (no `-v` parsing): a raw user like "1000:1000" gives a HOME with a colon.
       '--mount', `type=volume,src=${p.volume},dst=${p.home}`,
@@ -372,10 +377,10 @@ export class DockerRuntime implements Runtime {
   }
 }
 
-/** Removes every container and volume a parity run (this or an interrupted one) created. */
+/** Removes every container and volume a parity run of this owner (this or an interrupted one) created. */
 export async function cleanupDocker(): Promise<void> {
-  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${PARITY_LABEL}`])).stdout.split('\n').filter(Boolean);
+  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${PARITY_LABEL}`, '--filter', `label=${OWNER_LABEL}=${PARITY_OWNER}`])).stdout.split('\n').filter(Boolean);
   if (ids.length) await run('docker', ['rm', '-f', '-v', ...ids], { allowFail: true });
-  const vols = (await run('docker', ['volume', 'ls', '-q', '--filter', `label=${PARITY_LABEL}`])).stdout.split('\n').filter(Boolean);
+  const vols = (await run('docker', ['volume', 'ls', '-q', '--filter', `label=${PARITY_LABEL}`, '--filter', `label=${OWNER_LABEL}=${PARITY_OWNER}`])).stdout.split('\n').filter(Boolean);
   if (vols.length) await run('docker', ['volume', 'rm', '-f', ...vols], { allowFail: true });
 }

@@ -12,6 +12,12 @@ import type { Capabilities, CaseInput, ExecOptions, Forward, Gitspace, Runtime, 
 import { repoRoot } from './values.ts';
 
 export const PARITY_LABEL = 'org.gitspace-chart.parity';
+/**
+ * Whose parity run this is (GITSPACE_PARITY_OWNER, default "parity"): the prefix of its namespaces
+ * and the value of their label, so the cleanup of one run (several may share the cluster) deletes
+ * only its own.
+ */
+export const PARITY_OWNER = (process.env.GITSPACE_PARITY_OWNER ?? 'parity').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 20) || 'parity';
 const MAIN_CONTAINER = 'gitspace';
 const GIT_SECRET = 'gitspace-git';
 const SSH_SECRET = 'gitspace-ssh';
@@ -47,7 +53,7 @@ function secretManifest(ns: string, name: string, data: Record<string, string>):
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name, namespace: ns, labels: { [PARITY_LABEL]: 'true' } },
+    metadata: { name, namespace: ns, labels: { [PARITY_LABEL]: PARITY_OWNER } },
     type: 'Opaque',
     stringData: data,
   });
@@ -128,8 +134,13 @@ export class KubernetesGitspace implements Gitspace {
   }
 
   async recreate(): Promise<void> {
-    // Every pod delete is a re-create: the new pod's containers start from the image.
-    await this.restart();
+    // The chart's own reset (gitspace-chart reset: reset.generation, a new pod that re-runs
+    // postCreateCommand and the git identity), as a user runs it: the rows after reset compare
+    // Docker's reset with the real operation, not with a plain pod replacement.
+    const old = this.pod;
+    const env = kubeEnv();
+    await run('node', [path.join(repoRoot, 'bin/gitspace-chart.js'), 'reset', this.release, '-n', this.ns, '--kubeconfig', env.KUBECONFIG], { env, timeoutMs: 660_000 });
+    await this.waitPod(old);
   }
 
   async delete(): Promise<void> {
@@ -232,7 +243,7 @@ export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes' as const;
   readonly capabilities: Capabilities = {
     restart: 'pod delete',
-    recreate: 'pod delete (every new pod is a new container)',
+    recreate: 'gitspace-chart reset (a new pod; postCreateCommand and the git identity again)',
     workspacesPath: true,
     mainProcessUser: 'remoteUser',
   };
@@ -253,12 +264,12 @@ export class KubernetesRuntime implements Runtime {
 
   async start(c: CaseInput): Promise<Gitspace> {
     await this.loadImage(`${c.values.image?.repository}:${c.values.image?.tag}`);
-    const ns = `parity-${c.name}`.slice(0, 63);
+    const ns = `${PARITY_OWNER}-${c.name}`.slice(0, 63);
     const gs = new KubernetesGitspace(ns, c.name);
     await gs.delete(); // an interrupted run's leftovers
     try {
       await kubectl(['apply', '-f', '-'], {
-        input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [PARITY_LABEL]: 'true' } } }),
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [PARITY_LABEL]: PARITY_OWNER } } }),
       });
       await kubectl(['apply', '-f', '-'], { input: secretManifest(ns, GIT_SECRET, { username: c.git.username, password: c.git.password }) });
       // The shared scripts, once per namespace as a platform installs them (docs/fleet.md): here every
@@ -290,9 +301,9 @@ export class KubernetesRuntime implements Runtime {
   }
 }
 
-/** Deletes every namespace a parity run (this or an interrupted one) created. */
+/** Deletes every namespace a parity run of this owner (this or an interrupted one) created. */
 export async function cleanupKubernetes(): Promise<void> {
-  const r = await kubectl(['get', 'namespaces', '-l', PARITY_LABEL, '-o', 'name'], { allowFail: true });
+  const r = await kubectl(['get', 'namespaces', '-l', `${PARITY_LABEL}=${PARITY_OWNER}`, '-o', 'name'], { allowFail: true });
   const names = r.stdout.split('\n').filter(Boolean);
   if (names.length) await kubectl(['delete', ...names, '--wait=true', '--timeout=180s'], { allowFail: true });
 }

@@ -139,6 +139,30 @@ seccompProfile:
 {{- end -}}
 
 {{/*
+securityContext of the main container (the IDE, terminals, hooks). security.sudo (standard mode
+only; gitspace.model.rules refuses it in restricted): the image's sudo works as on Docker
+Gitspace: privilege escalation allowed (setuid sudo) and, for what runs under sudo, Docker's
+default capabilities that Pod Security baseline allows (Docker's set without NET_RAW). The
+process itself still runs as the user: the capabilities are only in its bounding set until a
+setuid binary (sudo) raises them.
+*/}}
+{{- define "gitspace.mainSecurityContext" -}}
+{{- if .Values.security.sudo -}}
+runAsUser: {{ int .Values.user.uid }}
+runAsGroup: {{ int .Values.user.gid }}
+runAsNonRoot: {{ ne (int .Values.user.uid) 0 }}
+allowPrivilegeEscalation: true
+capabilities:
+  drop: ["ALL"]
+  add: ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]
+seccompProfile:
+  type: RuntimeDefault
+{{- else -}}
+{{ include "gitspace.userSecurityContext" . }}
+{{- end -}}
+{{- end -}}
+
+{{/*
 securityContext of `prepare` and of the migration Job. standard: root, because it creates the
 user in /etc, copies the image's HOME with owners kept and fixes ownership; only the capabilities
 that needs (docs/chart.md, Security): CHOWN (cp -a, chown), DAC_OVERRIDE (read the image's 0700
@@ -305,6 +329,7 @@ Rules the schema cannot express. Each failure names the field and the fix. Inclu
 deployment.yaml, so `helm template`/`install` stop before anything is created.
 */}}
 {{- define "gitspace.validate" -}}
+{{- include "gitspace.model.rules" . -}}
 {{- $v := .Values -}}
 {{- $proto := include "gitspace.model.ideProtocol" . -}}
 {{- /* The URL reaches git's argv and .git/config: no password in it, and a host that ssh cannot read as an option. The URL is not quoted back here: it may hold a secret. */ -}}
