@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 cd "$root"
 
-ALL_STAGES=(generated typecheck shellcheck unit chart image features bats cluster demo e2e security parity migration bench)
+ALL_STAGES=(generated typecheck shellcheck unit chart image features bats cluster demo e2e volume security parity migration bench)
 declare -a PASSED=() FAILED=()
 
 stage_generated() { node bin/gitspace-chart.js generate --check; }
@@ -91,6 +91,14 @@ stage_e2e() {
   bash test/chart/e2e.sh
   # A gitspace on a full volume restarts to a working IDE (its own small PV and namespace).
   bash test/chart/full-volume.sh
+}
+# Every writing step of a start on a full, then read-only, small volume of the cluster (its own
+# PV, namespace and git server); brings up what it needs when run alone (all cached).
+stage_volume() {
+  bash images/build.sh gitspace
+  wait_cluster_up
+  bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
+  bash test/chart/full-volume-steps.sh
 }
 stage_security() { bash test/security/run.sh; }
 stage_parity() { bash scripts/parity.sh; }

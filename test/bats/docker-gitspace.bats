@@ -11,36 +11,16 @@ load helpers/git-server.bash
 
 # shellcheck disable=SC2016 # hook files hold commands: $HOME is expanded by the hook's shell
 setup_file() {
-  export GS_DIR="$BATS_FILE_TMPDIR/git"
-  git_server_fixtures "$GS_DIR"
   # The docker0 gateway: bridged containers reach it, nothing outside does.
   GW=$(ip -4 -o addr show dev docker0 | awk '{ split($4, a, "/"); print a[1]; exit }')
   [[ "$GW" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "no docker0 address" >&2; return 1; }
-  GIT_PORT=$(git_server_start "$GS_DIR" "$GW")
-  export GW GIT_PORT
-  mkdir -p "$GS_DIR/creds" "$GS_DIR/ssh" "$GS_DIR/hooks/postCreateCommand" "$GS_DIR/hooks/postStartCommand"
-  echo gituser >"$GS_DIR/creds/username"
-  cp "$GS_DIR/password" "$GS_DIR/creds/password"
-  ssh-keygen -q -t ed25519 -N '' -C bats -f "$GS_DIR/id_ed25519"
-  cp "$GS_DIR/id_ed25519.pub" "$GS_DIR/ssh/authorized_keys"
+  export GW
+  gitspace_fixtures "$BATS_FILE_TMPDIR/git" "$GW"
   # Hooks: two postCreate in parallel (same prefix), one failing, one postStart.
   echo 'date +%s%N >"$HOME/pc-a"; sleep 2; id -un >>"$HOME/created.txt"' >"$GS_DIR/hooks/postCreateCommand/10-a"
   echo 'date +%s%N >"$HOME/pc-b"; sleep 2; pwd >"$HOME/pc-b-pwd"' >"$GS_DIR/hooks/postCreateCommand/10-b"
   echo 'echo "hook says bye" >&2; exit 3' >"$GS_DIR/hooks/postCreateCommand/20-fail"
   echo 'echo started >>"$HOME/started.txt"' >"$GS_DIR/hooks/postStartCommand/10-s"
-  # A JetBrains backend stand-in: a real script that behaves like
-  # remote-dev-server.sh (prints the Gateway link, runs until TERM).
-  mkdir -p "$GS_DIR/ide/fake-ide-1.0/bin"
-  cat >"$GS_DIR/ide/fake-ide-1.0/bin/remote-dev-server.sh" <<'SH'
-#!/bin/sh
-echo "remote-dev-server args: $*"
-if [ "$1" = installPlugins ]; then echo "$*" >>"$HOME/plugins-installed"; exit 0; fi
-echo "Gateway link: jetbrains-gateway://connect#type=ssh&deploy=false&projectPath=$2&user=$4"
-trap 'exit 0' TERM
-while :; do sleep 1; done
-SH
-  chmod 755 "$GS_DIR/ide/fake-ide-1.0/bin/remote-dev-server.sh"
-  tar -C "$GS_DIR/ide" -czf "$GS_DIR/static/fake-ide.tar.gz" fake-ide-1.0
 }
 
 teardown_file() { git_server_stop "$GS_DIR"; }

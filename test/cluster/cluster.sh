@@ -10,6 +10,7 @@
 #   cluster.sh load-image IMG:TAG make a docker-built image usable by pods
 #   cluster.sh pv-recycle         wipe Released pool PVs and make them Available now
 #   cluster.sh small-pv NAME SIZE a PV of SIZE (16Mi..4096Mi), StorageClass local-small
+#   cluster.sh small-pv-grow NAME SIZE  grow it on the node (no pod on it: offline resize2fs)
 #   cluster.sh small-pv-delete NAME  remove it (PV, mount, disk image)
 #   cluster.sh reset              down, then forget all cluster state (etcd, PVs);
 #                                 binaries and images stay cached
@@ -170,9 +171,10 @@ main() {
       ;;
     pv-recycle) pv_recycle_once ;;
     small-pv) (($# == 2)) || die "usage: cluster.sh small-pv NAME SIZE"; small_pv_create "$1" "$2" ;;
+    small-pv-grow) (($# == 2)) || die "usage: cluster.sh small-pv-grow NAME SIZE"; small_pv_grow "$1" "$2" ;;
     small-pv-delete) (($# == 1)) || die "usage: cluster.sh small-pv-delete NAME"; small_pv_delete "$1" ;;
     _pv-recycler) pv_recycler_loop ;;
-    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 

@@ -58,3 +58,34 @@ git_server_stop() {
     if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
   done
 }
+
+# gitspace_fixtures DIR BIND: what a gitspace container of the Docker-flow
+# tests mounts, made once per file (setup_file): the git fixtures and a server
+# on BIND (exports GS_DIR=DIR and GIT_PORT), the repo credentials
+# (DIR/creds: username, password), an SSH key DIR/id_ed25519 whose public half
+# is DIR/ssh/authorized_keys, empty hook folders DIR/hooks/post{Create,Start}Command,
+# and a JetBrains backend stand-in served at /static/fake-ide.tar.gz: a real
+# script that behaves like remote-dev-server.sh (prints the Gateway link, runs
+# until TERM; `installPlugins` appends its arguments to ~/plugins-installed).
+gitspace_fixtures() {
+  export GS_DIR=$1
+  git_server_fixtures "$GS_DIR"
+  GIT_PORT=$(git_server_start "$GS_DIR" "$2")
+  export GIT_PORT
+  mkdir -p "$GS_DIR/creds" "$GS_DIR/ssh" "$GS_DIR/hooks/postCreateCommand" "$GS_DIR/hooks/postStartCommand"
+  echo gituser >"$GS_DIR/creds/username"
+  cp "$GS_DIR/password" "$GS_DIR/creds/password"
+  ssh-keygen -q -t ed25519 -N '' -C bats -f "$GS_DIR/id_ed25519"
+  cp "$GS_DIR/id_ed25519.pub" "$GS_DIR/ssh/authorized_keys"
+  mkdir -p "$GS_DIR/ide/fake-ide-1.0/bin"
+  cat >"$GS_DIR/ide/fake-ide-1.0/bin/remote-dev-server.sh" <<'SH'
+#!/bin/sh
+echo "remote-dev-server args: $*"
+if [ "$1" = installPlugins ]; then echo "$*" >>"$HOME/plugins-installed"; exit 0; fi
+echo "Gateway link: jetbrains-gateway://connect#type=ssh&deploy=false&projectPath=$2&user=$4"
+trap 'exit 0' TERM
+while :; do sleep 1; done
+SH
+  chmod 755 "$GS_DIR/ide/fake-ide-1.0/bin/remote-dev-server.sh"
+  tar -C "$GS_DIR/ide" -czf "$GS_DIR/static/fake-ide.tar.gz" fake-ide-1.0
+}

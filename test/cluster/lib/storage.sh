@@ -214,7 +214,9 @@ small_pv_create() {
   mountpoint -q "$mnt" && die "$mnt is still mounted: 'cluster.sh small-pv-delete $name' first"
   truncate -s 0 "$img"
   truncate -s "${size%i}" "$img"
-  mkfs.ext4 -q -F -L "${name:0:16}" "$img" || die "mkfs.ext4 $img failed"
+  # -m 0: no blocks reserved for root, so the root steps of a start (seeding,
+  # the ownership marker) meet a full disk as the user's steps do.
+  mkfs.ext4 -q -F -m 0 -L "${name:0:16}" "$img" || die "mkfs.ext4 $img failed"
   # As _pv_mount: the directory under the mount stays empty and immutable.
   chattr -i "$mnt" 2>/dev/null || true
   chown root:root "$mnt" && chmod 0755 "$mnt"
@@ -249,6 +251,34 @@ spec:
         - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
 YAML
   log_info "PV $name: $size ext4 at $mnt, StorageClass local-small"
+}
+
+# small_pv_grow NAME SIZE: what an admin does to grow a local disk on its
+# node: with no pod using it (the gitspace stopped), unmount, make the disk
+# image bigger, e2fsck + resize2fs, mount again, raise the PV's capacity.
+# Offline: an online resize (what a CSI driver's NodeExpandVolume runs) needs
+# CAP_SYS_RESOURCE, which this machine's root may lack (resize2fs: "Permission
+# denied to resize filesystem"; docs/chart.md, "Growing the volume").
+small_pv_grow() {
+  local name=$1 size=$2 img mnt
+  _small_pv_check "$name"
+  if ! [[ "$size" =~ ^[1-9][0-9]{1,3}Mi$ ]] || ((${size%Mi} > 4096)); then
+    die "SIZE: '$size' must be 16Mi..4096Mi (e.g. 128Mi)"
+  fi
+  img="$SMALL_PV_DIR/images/$name.img"
+  mnt="$SMALL_PV_DIR/mnt/$name"
+  mountpoint -q "$mnt" || die "PV $name: $mnt is not mounted ('cluster.sh small-pv $name SIZE' makes it)"
+  (($(stat -c %s "$img") < ${size%Mi} * 1048576)) || die "PV $name is $(($(stat -c %s "$img") / 1048576))Mi already: SIZE must be bigger"
+  ! _pv_in_use "$mnt" || die "PV $name is used by a pod: stop the gitspace first (gitspace-chart stop RELEASE)"
+  umount "$mnt" || die "umount $mnt failed"
+  truncate -s "${size%i}" "$img"
+  # e2fsck's status 1: errors corrected (resize2fs wants a checked disk).
+  e2fsck -f -p "$img" >/dev/null 2>&1 || (($? == 1)) || die "e2fsck -f $img failed"
+  resize2fs "$img" >/dev/null 2>&1 || die "resize2fs $img failed"
+  mount -o loop "$img" "$mnt" || die "mount -o loop $img $mnt failed"
+  kc patch pv "$name" --type merge -p "{\"spec\":{\"capacity\":{\"storage\":\"$size\"}}}" >/dev/null ||
+    die "patching PV $name's capacity failed"
+  log_info "PV $name grown to $size (offline: e2fsck, resize2fs)"
 }
 
 # small_pv_delete NAME: the PV, its mount and its disk image (after the pod

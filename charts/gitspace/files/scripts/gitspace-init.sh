@@ -91,7 +91,13 @@ write_layout() {
   if [ "$(cat "$state/layout" 2>/dev/null || true)" != "home $LAYOUT_VERSION" ]; then
     printf 'home %s\n' "$LAYOUT_VERSION" | write_file_atomic "$state/layout" 0644
   fi
-  if [ "$(id -u)" = 0 ]; then chown "$2:$3" "$state" "$state/layout"; fi
+  # Only what is not theirs yet: a chown is a write, and a read-only volume refuses it.
+  if [ "$(id -u)" = 0 ]; then
+    local f
+    for f in "$state" "$state/layout"; do
+      [ "$(stat -c '%u:%g' "$f")" = "$2:$3" ] || chown "$2:$3" "$f"
+    done
+  fi
 }
 
 # export_etc OUT: passwd and group for the main container (mounted over its
@@ -138,7 +144,11 @@ cmd_prepare() {
     defer_if_full "fix ownership" "$vol" fix_ownership "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
     volume_root_mode "$vol" "$fsg"
   fi
-  [ "${GITSPACE_LAYOUT:-home}" = legacy ] || write_layout "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+  if [ "${GITSPACE_LAYOUT:-home}" != legacy ]; then
+    # A marker of a layout the volume already has (a start after the migration or the seeding);
+    # on a full or read-only volume it waits for the next start.
+    defer_if_full "layout marker" "$vol" write_layout "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+  fi
   if [ -n "${GITSPACE_ETC_OUT:-}" ]; then
     export_etc "$GITSPACE_ETC_OUT"
   fi

@@ -47,6 +47,8 @@ _chown() {
 seed_home() {
   [ $# -eq 4 ] || die "usage: seed_home SRC DST UID GID"
   local src=$1 dst=$2 uid=$3 gid=$4
+  # Names the step in write_file_atomic's error line (a full volume).
+  local GS_STEP="seed HOME"
   validate_abs_path "$src" SRC
   validate_abs_path "$dst" DST
   validate_id "$uid" UID
@@ -60,14 +62,15 @@ seed_home() {
   if [ ! -f "$state/seeding" ] && ! volume_is_empty "$dst"; then
     # Docker copies only into an empty volume; user data always wins.
     log_info "volume $(q "$dst") is not empty: not seeding (Docker copy-up does not touch a non-empty volume)"
-    mkdir -p "$state"
+    mkdir -p "$state" || die "seed HOME: creating $(q "$state") failed: $(space_note "$dst")"
     printf 'skipped: volume not empty at first start\n' | write_file_atomic "$state/seeded" 0644
     _chown "$uid:$gid" "$state" "$state/seeded"
     return 0
   fi
   local fsg
   fsg=$(fsgroup_bits "$dst")
-  mkdir -p "$state"
+  # A volume with no room at all fails here, before anything is copied.
+  mkdir -p "$state" || die "seed HOME: creating $(q "$state") failed: $(space_note "$dst")"
   local no_clobber=-n
   if [ -f "$state/seeding" ]; then
     log_warn "a previous seeding was interrupted: copying again over what it left (a file it cut short is replaced)"

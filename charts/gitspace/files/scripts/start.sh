@@ -31,6 +31,8 @@ source "$_gs_dir/jetbrains/init-jetbrains.sh"
 source "$_gs_dir/volume-space.sh"
 
 IDE_PIDS=()
+# Started beside the IDE, stopped with it, but their end does not stop the gitspace.
+AUX_PIDS=()
 HOOKS_PID=''
 
 # start_bg NAME FUNCTION ARGS...: run FUNCTION (which execs the server) in the
@@ -59,7 +61,7 @@ wait_port() {
 # stop_all: TERM the IDE processes and the hooks, then wait for them.
 stop_all() {
   local p
-  for p in "${IDE_PIDS[@]}" $HOOKS_PID; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${IDE_PIDS[@]}" "${AUX_PIDS[@]}" $HOOKS_PID; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 
@@ -101,11 +103,29 @@ start_ide() {
       start_bg sshd sshd_run
       ;;
     *)
-      install_jetbrains_backend "$IDE_TYPE" "${JETBRAINS_DOWNLOAD_URL:-}"
-      install_jetbrains_plugins "$IDE_TYPE" "$repo"
+      local backend=true
+      if volume_ok; then
+        install_jetbrains_backend "$IDE_TYPE" "${JETBRAINS_DOWNLOAD_URL:-}"
+        install_jetbrains_plugins "$IDE_TYPE" "$repo"
+      elif [ -x "$(jetbrains_dist_dir "$IDE_TYPE")/bin/remote-dev-server.sh" ]; then
+        log_warn "JetBrains plugins: not installed now, HOME is $GITSPACE_VOLUME_STATE ($VOLUME_FREE bytes free); the backend runs, the next start with free space installs them"
+      else
+        # Its download unpacks hundreds of MB into HOME: on a full or
+        # read-only HOME it can only fail, and SSH must come up anyway.
+        backend=false
+        log_warn "JetBrains $IDE_TYPE backend: not installed, HOME is $GITSPACE_VOLUME_STATE ($VOLUME_FREE bytes free; it unpacks into $(q "$(jetbrains_dist_dir "$IDE_TYPE")")); SSH is up without it, the next start with free space installs it"
+      fi
       sshd_setup "$IDE_PORT" "$GITSPACE_USER"
       start_bg sshd sshd_run
-      start_bg jetbrains jetbrains_run "$IDE_TYPE" "$repo" "$GITSPACE_USER"
+      if $backend; then
+        start_bg jetbrains jetbrains_run "$IDE_TYPE" "$repo" "$GITSPACE_USER"
+        if ! volume_ok; then
+          # It writes its caches and logs into HOME: on a full HOME it may
+          # die, and that must not take SSH down with it (its log says why).
+          AUX_PIDS+=("${IDE_PIDS[-1]}")
+          unset 'IDE_PIDS[-1]'
+        fi
+      fi
       ;;
   esac
   if wait_port "$IDE_PORT" 60; then
