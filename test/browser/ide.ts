@@ -29,9 +29,9 @@ export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    // root in a container: no user namespaces for the sandbox. No GPU: xterm falls back to its
+    // root in a container: no user namespaces for the sandbox. No GPU and no WebGL: xterm falls back to its
     // DOM renderer, whose rows are text the test reads back.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-webgl', '--disable-3d-apis', '--disable-dev-shm-usage'],
   });
 }
 
@@ -41,11 +41,12 @@ export async function visitIde(browser: Browser, url: string, screenshot: string
   const page = await context.newPage();
   try {
     log(`open ${url}`);
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 120_000 });
-    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    // Generous: on a loaded host the workbench's first load takes minutes, not seconds.
+    await page.goto(url, { waitUntil: 'commit', timeout: 300_000 });
+    await page.locator('.monaco-workbench').waitFor({ timeout: 300_000 });
     // The explorer on the repository: its rows appear once the folder is read.
     const rows = page.locator('.explorer-folders-view .monaco-list-row');
-    await rows.first().waitFor({ timeout: 120_000 });
+    await rows.first().waitFor({ timeout: 300_000 });
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'README.md' }).waitFor({ timeout: 60_000 });
     const explorerNames = (await rows.allInnerTexts()).map((t) => t.trim()).filter(Boolean);
     const trustPrompt = await trustDialog(page);
