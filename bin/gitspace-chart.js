@@ -1,10 +1,17 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GITSPACE_CHART_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
 // Runs the compiled CLI (generator/dist: `npm run build`, which `npm ci` and
 // `npm pack` run as `prepare`), so no TypeScript is loaded at run time. In a
 // checkout (generator/src is there: the package does not ship it), a build
 // that is missing or older than a source file is skipped for the sources
 // through tsx: an edit is never hidden behind a stale build.
 import { readdirSync, statSync } from 'node:fs';
+
+// The #! line starts node without NODE_EXTRA_CA_CERTS: node reads that whole
+// bundle at every start (~0.1 s CPU here, half of --help's budget), and this
+// process opens no TLS connection itself. The commands it runs (helm,
+// kubectl, docker, git) get it back unchanged.
+if (process.env.GITSPACE_CHART_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = process.env.GITSPACE_CHART_EXTRA_CA_CERTS;
+delete process.env.GITSPACE_CHART_EXTRA_CA_CERTS;
 
 const src = new URL('../generator/src/', import.meta.url);
 const dist = new URL('../generator/dist/cli.js', import.meta.url);

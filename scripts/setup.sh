@@ -12,7 +12,8 @@ APT_PACKAGES=(docker.io containerd runc debootstrap shellcheck bats
   containernetworking-plugins yamllint busybox-static conntrack socat iptables
   ripgrep jq fcgiwrap apache2-utils openssh-client git curl ca-certificates
   procps iproute2 util-linux e2fsprogs openssl python3
-  docker-registry gnupg)
+  docker-registry gnupg
+  chromium fonts-dejavu-core)
 
 install_apt() {
   local missing=() p

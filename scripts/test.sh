@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 cd "$root"
 
-ALL_STAGES=(generated typecheck shellcheck unit chart image features bats cluster demo e2e volume security parity migration bench)
+ALL_STAGES=(generated typecheck shellcheck unit chart image features bats cluster demo e2e volume browser security parity migration bench)
 declare -a PASSED=() FAILED=()
 
 stage_generated() { node bin/gitspace-chart.js generate --check; }
@@ -100,6 +100,15 @@ stage_volume() {
   bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
   bash test/chart/full-volume-steps.sh
 }
+# The IDE in a real browser (headless chromium, playwright-core) on both runtimes, Kubernetes
+# through a real ingress controller (Traefik, built once per machine): browser-report.json.
+stage_browser() {
+  docker_up
+  bash images/build.sh gitspace
+  bash test/ingress/traefik.sh build
+  wait_cluster_up
+  node --import tsx test/browser/run.ts --report browser-report.json
+}
 stage_security() { bash test/security/run.sh; }
 stage_parity() { bash scripts/parity.sh; }
 stage_migration() { bash test/migration/run.sh; }
@@ -131,7 +140,12 @@ main() {
   done
   step "setup: tools (cached in $GITSPACE_CACHE)"
   bash "$here/setup.sh"
-  if [[ " ${stages[*]} " == *" cluster "* ]]; then start_cluster_up; fi
+  if [[ " ${stages[*]} " == *" cluster "* || " ${stages[*]} " == *" browser "* ]]; then start_cluster_up; fi
+  # Traefik (the browser stage's ingress controller) compiles for minutes on a new machine: overlap it too.
+  if [[ " ${stages[*]} " == *" browser "* ]]; then
+    log_info "building traefik in the background (log: $GITSPACE_CACHE/traefik-build.log)"
+    bash test/ingress/traefik.sh build >"$GITSPACE_CACHE/traefik-build.log" 2>&1 &
+  fi
   for s in "${stages[@]}"; do run_stage "$s"; done
   summary
 }

@@ -15,8 +15,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { execa } from 'execa';
-import { parse, parseAllDocuments } from 'yaml';
 import { UserError } from './cli.ts';
 import { q } from './model.ts';
 import { repoRoot } from './schema.ts';
@@ -34,6 +32,8 @@ const INSTALL_HINT: Record<Tool, string> = {
 type Run = { ok: boolean; stdout: string; stderr: string };
 
 async function run(tool: Tool, args: string[]): Promise<Run> {
+  // Loaded per call, not at start: every command registers here, and --help needs neither.
+  const { execa } = await import('execa');
   const r = await execa(tool, args, { reject: false, stdin: 'ignore' });
   if (r.code === 'ENOENT') throw new UserError(`${tool} is not on PATH: ${INSTALL_HINT[tool]}`);
   return { ok: r.exitCode === 0, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
@@ -131,15 +131,16 @@ async function requireRelease(ctx: Ctx): Promise<Release> {
   return rel;
 }
 
-function bundledChartRef(): string {
+async function bundledChartRef(): Promise<string> {
+  const { parse } = await import('yaml');
   const chart = parse(readFileSync(resolve(bundledChart, 'Chart.yaml'), 'utf8')) as { name: string; version: string };
   return `${chart.name}-${chart.version}`;
 }
 
 /** The chart to upgrade with: --chart, else the bundled one when it is the release's version. */
-function chartFor(ctx: Ctx, rel: Release): string {
+async function chartFor(ctx: Ctx, rel: Release): Promise<string> {
   if (ctx.opts.chart !== undefined) return ctx.opts.chart;
-  const bundled = bundledChartRef();
+  const bundled = await bundledChartRef();
   if (rel.chart !== bundled) {
     throw new UserError(
       `--chart: release ${q(rel.name)} runs chart ${rel.chart} and this gitspace-chart ships ${bundled}: pass --chart with the release's chart (a directory, a .tgz or a repository reference) so only running/reset change`,
@@ -153,6 +154,7 @@ type Facts = { deployment: string; selector: string; claim?: string; pvcInManife
 
 async function releaseFacts(ctx: Ctx, rel: Release): Promise<Facts> {
   const out = await must('helm', ['get', 'manifest', rel.name, ...ctx.helmGlobal], 'helm get manifest');
+  const { parseAllDocuments } = await import('yaml');
   const docs = parseAllDocuments(out).map((d) => d.toJS() as any).filter((d) => d && typeof d === 'object');
   const dep = docs.find((d) => d.kind === 'Deployment');
   if (!dep) throw new UserError(`RELEASE: ${q(rel.name)} has no Deployment in its manifest: not a gitspace release`);
@@ -226,7 +228,7 @@ export async function stop(release: string, opts: OpOptions): Promise<void> {
   const ctx = context(release, opts);
   await preflight(opts.wait ? ['helm', 'kubectl'] : ['helm']);
   const rel = await requireRelease(ctx);
-  const chart = chartFor(ctx, rel);
+  const chart = await chartFor(ctx, rel);
   const facts = await releaseFacts(ctx, rel);
   await upgrade(ctx, rel, chart, ['running=false']);
   say(`stopped ${rel.name} in namespace ${rel.namespace}: deployment/${facts.deployment} scaled to 0${facts.claim ? `, PVC ${facts.claim} (HOME) kept` : ''}`);
@@ -240,7 +242,7 @@ export async function start(release: string, opts: OpOptions): Promise<void> {
   const ctx = context(release, opts);
   await preflight(opts.wait ? ['helm', 'kubectl'] : ['helm']);
   const rel = await requireRelease(ctx);
-  const chart = chartFor(ctx, rel);
+  const chart = await chartFor(ctx, rel);
   const facts = await releaseFacts(ctx, rel);
   await upgrade(ctx, rel, chart, ['running=true']);
   say(`started ${rel.name} in namespace ${rel.namespace}: deployment/${facts.deployment} at 1 replica (postStartCommand runs; postCreateCommand does not)`);
@@ -254,7 +256,7 @@ export async function reset(release: string, opts: OpOptions): Promise<void> {
   const ctx = context(release, opts);
   await preflight(opts.wait ? ['helm', 'kubectl'] : ['helm']);
   const rel = await requireRelease(ctx);
-  const chart = chartFor(ctx, rel);
+  const chart = await chartFor(ctx, rel);
   const facts = await releaseFacts(ctx, rel);
   const values = JSON.parse(await must('helm', ['get', 'values', rel.name, '--all', '--output', 'json', ...ctx.helmGlobal], 'helm get values')) as {
     reset?: { generation?: unknown };

@@ -5,7 +5,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { execa } from 'execa';
 import { UserError } from './cli.ts';
 import { q } from './model.ts';
 
@@ -51,6 +50,8 @@ export function quantityMi(q: string): number | undefined {
 type Run = (cmd: string, args: string[], opts?: { inherit?: boolean }) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
 const run: Run = async (cmd, args, opts = {}) => {
+  // Loaded per call, not at start: --help and the other commands never need it.
+  const { execa } = await import('execa');
   const r = await execa(cmd, args, { reject: false, stdin: 'ignore', ...(opts.inherit ? { stdout: 'inherit', stderr: 'inherit' } : {}) });
   if ((r as { code?: string }).code === 'ENOENT') throw new UserError(`${cmd} not found on PATH (source scripts/lib.sh, or install ${cmd})`);
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };

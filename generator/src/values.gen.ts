@@ -346,6 +346,85 @@ export interface Gitspace {
     };
   };
   /**
+   * Opt-in Ingress (networking.k8s.io/v1) to the web IDE (vs_code_web): one host per gitspace, path /, to the Service's ide port. SSH IDEs are not HTTP: expose them with service.type LoadBalancer.
+   */
+  ingress: {
+    /**
+     * Create the Ingress.
+     */
+    enabled: boolean;
+    /**
+     * IngressClass name (spec.ingressClassName). Empty: the cluster's default class.
+     */
+    className: string;
+    /**
+     * Host name of this gitspace's IDE, one per gitspace. Placeholders, replaced per release: {{release}} (release name), {{namespace}}, {{id}} (gitspace.id, else the release), {{space}} (gitspace.spacePath, / as -, lowercase), {{user}} (gitspace.userId, lowercase). E.g. {{release}}.{{namespace}}.dev.example.com; the result must be a DNS name.
+     */
+    host: string;
+    /**
+     * Ingress annotations, e.g. an auth proxy in front of the IDE (docs/exposure.md: oauth2-proxy with ingress-nginx or Traefik). Win over the chart's own.
+     */
+    annotations: {
+      [k: string]: string;
+    };
+    /**
+     * Idle time before the controller may close the IDE's websocket (rendered as ingress-nginx's proxy-read/send-timeout annotations; Traefik keeps upgraded connections open and needs none).
+     */
+    websocketTimeoutSeconds: number;
+    /**
+     * HTTPS for the host: an existing certificate Secret, or one cert-manager issues.
+     */
+    tls: {
+      /**
+       * TLS Secret for the host (same placeholders as host). Empty: no TLS, unless certManagerIssuer is set (then {fullname}-tls, which cert-manager writes).
+       */
+      secretName: string;
+      /**
+       * cert-manager issuer that issues the certificate (annotation cert-manager.io/cluster-issuer or cert-manager.io/issuer).
+       */
+      certManagerIssuer: string;
+      /**
+       * Kind of certManagerIssuer.
+       */
+      certManagerIssuerKind: 'ClusterIssuer' | 'Issuer';
+    };
+    /**
+     * Expose an IDE that asks for nothing (ide.auth none and no annotations). The IDE is a shell as the user: the chart refuses unless ide.auth is password, annotations put an auth proxy in front, or this is true.
+     */
+    allowUnauthenticated: boolean;
+  };
+  /**
+   * Opt-in Gateway API HTTPRoute (gateway.networking.k8s.io/v1) to the web IDE (vs_code_web), attached to a Gateway the platform runs (TLS and its certificate live on the Gateway's listener).
+   */
+  httpRoute: {
+    /**
+     * Create the HTTPRoute.
+     */
+    enabled: boolean;
+    /**
+     * Gateways the route attaches to: [{name, namespace, sectionName}] (namespace and sectionName optional). Required when enabled.
+     */
+    parentRefs: {
+      name: string;
+      namespace?: string;
+      sectionName?: string;
+    }[];
+    /**
+     * Host name of the route (spec.hostnames); same placeholders as ingress.host.
+     */
+    host: string;
+    /**
+     * HTTPRoute annotations.
+     */
+    annotations: {
+      [k: string]: string;
+    };
+    /**
+     * As ingress.allowUnauthenticated: needed when ide.auth is none (authentication at the Gateway is not visible to the chart).
+     */
+    allowUnauthenticated: boolean;
+  };
+  /**
    * Optional NetworkPolicy: ingress only to the IDE port and forwardPorts.
    */
   networkPolicy: {
@@ -485,6 +564,26 @@ export const gitspaceDefaults: Gitspace = {
   "service": {
     "type": "ClusterIP",
     "annotations": {}
+  },
+  "ingress": {
+    "enabled": false,
+    "className": "",
+    "host": "",
+    "annotations": {},
+    "websocketTimeoutSeconds": 3600,
+    "tls": {
+      "secretName": "",
+      "certManagerIssuer": "",
+      "certManagerIssuerKind": "ClusterIssuer"
+    },
+    "allowUnauthenticated": false
+  },
+  "httpRoute": {
+    "enabled": false,
+    "parentRefs": [],
+    "host": "",
+    "annotations": {},
+    "allowUnauthenticated": false
   },
   "networkPolicy": {
     "enabled": false

@@ -30,6 +30,11 @@ const schemaCases: Case[] = [
   { name: 'ide.port 70000', values: { ide: { port: 70000 } }, field: /at '\/ide\/port'/ },
   { name: "persistence.size '10GB'", values: { persistence: { size: '10GB' } }, field: /at '\/persistence\/size': '10GB' does not match pattern/ },
   { name: 'persistence.accessMode ReadOnlyMany', values: { persistence: { accessMode: 'ReadOnlyMany' } }, field: /at '\/persistence\/accessMode': value must be one of/ },
+  { name: 'ingress.host with a space', values: { ingress: { enabled: true, host: 'a b.example.com' } }, field: /at '\/ingress\/host': 'a b.example.com' does not match pattern/ },
+  { name: 'ingress.host with an unknown placeholder', values: { ingress: { enabled: true, host: '{{team}}.example.com' } }, field: /at '\/ingress\/host': '\{\{team\}\}.example.com' does not match pattern/ },
+  { name: 'ingress.websocketTimeoutSeconds 5', values: { ingress: { websocketTimeoutSeconds: 5 } }, field: /at '\/ingress\/websocketTimeoutSeconds': minimum: got 5/ },
+  { name: 'ingress.tls.certManagerIssuerKind Certificate', values: { ingress: { tls: { certManagerIssuerKind: 'Certificate' } } }, field: /at '\/ingress\/tls\/certManagerIssuerKind': value must be one of/ },
+  { name: 'httpRoute.parentRefs entry without name', values: { httpRoute: { parentRefs: [{ namespace: 'infra' }] } }, field: /at '\/httpRoute\/parentRefs\/0': missing property 'name'/ },
   { name: 'unknown top-level key', values: { replicas: 2 }, field: /additional properties 'replicas' not allowed/ },
   { name: 'unknown nested key', values: { user: { name: 'x' } }, field: /at '\/user': additional properties 'name' not allowed/ },
   // patternProperties, not propertyNames: helm's validator reports propertyNames failures at a
@@ -45,6 +50,13 @@ const schemaCases: Case[] = [
 
 // Rules the schema cannot express: the templates `fail` with the field and the fix.
 const ruleCases: Case[] = [
+  { name: 'ingress for an SSH IDE', values: { ide: { type: 'vs_code' }, ssh: { authorizedKeysSecret: 'k' }, ingress: { enabled: true, host: 'a.example.com', allowUnauthenticated: true } }, field: /ingress\.enabled: ide\.type vs_code is reached over SSH, .*service\.type LoadBalancer/ },
+  { name: 'httpRoute for an SSH IDE', values: { ide: { type: 'cursor' }, ssh: { authorizedKeysSecret: 'k' }, httpRoute: { enabled: true, host: 'a.example.com', parentRefs: [{ name: 'gw' }], allowUnauthenticated: true } }, field: /httpRoute\.enabled: ide\.type cursor is reached over SSH/ },
+  { name: 'ingress without a host', values: { ingress: { enabled: true, allowUnauthenticated: true } }, field: /ingress\.host: ingress is enabled but names no host/ },
+  { name: 'ingress with no login in front', values: { ingress: { enabled: true, host: 'a.example.com' } }, field: /ingress\.allowUnauthenticated: the IDE \(a shell as the user\) would be reachable at its host with no login; set ide\.auth to password/ },
+  { name: 'httpRoute with no login in front', values: { httpRoute: { enabled: true, host: 'a.example.com', parentRefs: [{ name: 'gw' }] } }, field: /httpRoute\.allowUnauthenticated: the IDE/ },
+  { name: 'httpRoute without a Gateway', values: { httpRoute: { enabled: true, host: 'a.example.com', allowUnauthenticated: true } }, field: /httpRoute\.parentRefs: the HTTPRoute attaches to no Gateway/ },
+  { name: 'ingress.host placeholder giving no DNS name', values: { gitspace: { spacePath: 'acme/a_b' }, ingress: { enabled: true, host: '{{space}}.example.com', allowUnauthenticated: true } }, field: /ingress\.host: "\{\{space\}\}\.example\.com" becomes "acme-a_b\.example\.com" for this release, which is not a DNS name/ },
   { name: 'SSH IDE without ssh.authorizedKeysSecret', values: { ide: { type: 'vs_code' } }, field: /ssh\.authorizedKeysSecret: ide\.type vs_code is reached over SSH/ },
   { name: 'security.mode restricted with uid 0', values: { security: { mode: 'restricted' }, user: { remoteUser: 'root', uid: 0, gid: 0 } }, field: /user\.uid: 0 \(root\) cannot run under security\.mode restricted/ },
   {

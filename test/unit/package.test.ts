@@ -64,11 +64,13 @@ beforeAll(async () => {
 const userFiles = ['--passwd', 'passwd', '--group', 'group'];
 
 describe('npm pack', () => {
-  it('holds the compiled CLI, the schema it reads, and no TypeScript', () => {
-    const compiled = readdirSync(join(repoRoot, 'generator', 'src'))
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => `generator/dist/${f.replace(/\.ts$/, '.js')}`);
-    expect(packedFiles).toEqual(['README.md', 'bin/gitspace-chart.js', ...compiled, 'package.json', 'schema/gitspace.schema.json'].sort());
+  it('holds the bundled CLI (its lazily loaded chunks beside it), the schema it reads, and no TypeScript', () => {
+    const dist = packedFiles.filter((f) => f.startsWith('generator/dist/'));
+    expect(dist).toContain('generator/dist/cli.js');
+    expect(dist.every((f) => /^generator\/dist\/[\w-]+\.js$/.test(f))).toBe(true);
+    // One chunk per command module that cli.ts loads on demand (commands, operations, rescue, generate).
+    for (const mod of ['commands', 'operations', 'rescue', 'generate']) expect(dist.some((f) => f.startsWith(`generator/dist/${mod}-`))).toBe(true);
+    expect(packedFiles.filter((f) => !f.startsWith('generator/dist/'))).toEqual(['README.md', 'bin/gitspace-chart.js', 'package.json', 'schema/gitspace.schema.json']);
   });
 });
 
@@ -117,6 +119,18 @@ describe('the installed package (npm i -g --prefix)', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toBe('gitspace-chart: --devcontainer: cannot read "missing.json" (ENOENT)\n');
     expect(r).toEqual(sources);
+  });
+
+  it('gives NODE_EXTRA_CA_CERTS back to the commands it runs (its #! line starts node without it)', async () => {
+    // The helm found first on PATH records what it was given; the first thing `stop` runs is helm list.
+    const bin = join(dir, 'recording-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'helm'), `#!/bin/sh\nprintf '%s|%s' "$NODE_EXTRA_CA_CERTS" "\${GITSPACE_CHART_EXTRA_CA_CERTS-unset}" > ${JSON.stringify(join(dir, 'helm-env'))}\nexit 1\n`, { mode: 0o755 });
+    const r = result(
+      await execa(installed, ['stop', 'demo'], { cwd: dir, reject: false, env: { PATH: `${bin}:${process.env.PATH}`, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' } }),
+    );
+    expect(r.exitCode).toBe(1);
+    expect(readFileSync(join(dir, 'helm-env'), 'utf8')).toBe('/etc/ssl/certs/ca-certificates.crt|unset');
   });
 
   it('generate says it needs a checkout', async () => {

@@ -353,6 +353,7 @@ deployment.yaml, so `helm template`/`install` stop before anything is created.
 {{- fail "ide.passwordSecret: ide.auth is password but no Secret is named; create a Secret with key password and set ide.passwordSecret, or set ide.auth to none" -}}
 {{- end -}}
 {{- end -}}
+{{- include "gitspace.validateExposure" . -}}
 {{- end -}}
 
 {{/*
@@ -428,6 +429,50 @@ capabilities:
   drop: ["ALL"]
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+{{/*
+Exposure (ingress, httpRoute): one host per gitspace from a pattern with placeholders, so a
+platform sets it once per team (e.g. {{release}}.{{namespace}}.dev.example.com). Plain string
+replacement, never `tpl`: a value cannot run template code. Call with
+(dict "root" $ "pattern" PATTERN "field" "ingress.host"); fails naming the field when the
+result is no DNS name.
+*/}}
+{{- define "gitspace.exposeName" -}}
+{{- $v := .root.Values -}}
+{{- $out := .pattern -}}
+{{- $out = replace "{{release}}" .root.Release.Name $out -}}
+{{- $out = replace "{{namespace}}" .root.Release.Namespace $out -}}
+{{- $out = replace "{{id}}" (include "gitspace.id" .root) $out -}}
+{{- $out = replace "{{space}}" ($v.gitspace.spacePath | replace "/" "-" | lower) $out -}}
+{{- $out = replace "{{user}}" ($v.gitspace.userId | lower) $out -}}
+{{- if or (gt (len $out) 253) (not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$" $out)) -}}
+{{- fail (printf "%s: %q becomes %q for this release, which is not a DNS name (lowercase letters, digits, '-' and '.', labels of at most 63); change the pattern or the value a placeholder reads" .field .pattern $out) -}}
+{{- end -}}
+{{- $out -}}
+{{- end -}}
+
+{{/* Rules of the exposure values; included by gitspace.validate. */}}
+{{- define "gitspace.validateExposure" -}}
+{{- $v := .Values -}}
+{{- $proto := include "gitspace.model.ideProtocol" . -}}
+{{- range $field := list "ingress" "httpRoute" -}}
+{{- $e := get $v $field -}}
+{{- if $e.enabled -}}
+{{- if ne $proto "http" -}}
+{{- fail (printf "%s.enabled: ide.type %s is reached over SSH, which an %s cannot carry (HTTP only); set %s.enabled to false and expose SSH with service.type LoadBalancer (docs/exposure.md)" $field $v.ide.type $field $field) -}}
+{{- end -}}
+{{- if not $e.host -}}
+{{- fail (printf "%s.host: %s is enabled but names no host; set a host pattern such as {{release}}.{{namespace}}.dev.example.com" $field $field) -}}
+{{- end -}}
+{{- if and (ne $v.ide.auth "password") (not $e.allowUnauthenticated) (or (eq $field "httpRoute") (not $e.annotations)) -}}
+{{- fail (printf "%s.allowUnauthenticated: the IDE (a shell as the user) would be reachable at its host with no login; set ide.auth to password (ide.passwordSecret)%s, or set %s.allowUnauthenticated to true if the network in front authenticates" $field (ternary ", or put an auth proxy in front with ingress.annotations (docs/exposure.md)" "" (eq $field "ingress")) $field) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.httpRoute.enabled (not $v.httpRoute.parentRefs) -}}
+{{- fail "httpRoute.parentRefs: the HTTPRoute attaches to no Gateway; set httpRoute.parentRefs to [{name: GATEWAY, namespace: ITS_NAMESPACE}]" -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
