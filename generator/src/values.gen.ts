@@ -234,6 +234,12 @@ export interface Gitspace {
      */
     seedHome: boolean;
     /**
+     * Folders outside HOME the remote user writes (Go's /go, npm's global prefix, ...): each is kept on the volume (.gitspace/persist/PATH), seeded from the image at first start like HOME, so what the user installs there survives stop/start as on Docker. `gitspace-chart values --image` lists those of the image; add or remove entries freely (docs/persistence.md).
+     *
+     * @maxItems 32
+     */
+    paths: string[];
+    /**
      * Extra PVC annotations.
      */
     annotations: {
@@ -442,6 +448,7 @@ export const gitspaceDefaults: Gitspace = {
     "existingClaim": "",
     "keepOnUninstall": true,
     "seedHome": true,
+    "paths": [],
     "annotations": {}
   },
   "compat": {
