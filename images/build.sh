@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# images/build.sh [all|base|gitspace|test-images|entrypoint]
+# images/build.sh [all|base|gitspace|test-images|entrypoint|devbase]
 #
 # Builds the reference gitspace image and the small test images with NO
 # container registry: the base is a `debootstrap --variant=minbase` rootfs
@@ -41,6 +41,8 @@ IMAGE_TEST_DEBIAN="gitspace-chart/test-debian:$IMAGE_TAG"
 IMAGE_TEST_BUSYBOX="gitspace-chart/test-busybox:$IMAGE_TAG"
 IMAGE_TEST_UID1000="gitspace-chart/test-uid1000:$IMAGE_TAG"
 IMAGE_TEST_ENTRYPOINT="gitspace-chart/test-entrypoint:$IMAGE_TAG"
+IMAGE_TEST_DEVBASE="gitspace-chart/test-devbase:$IMAGE_TAG"
+IMAGE_TEST_LANG="gitspace-chart/test-lang:$IMAGE_TAG"
 INPUTS_LABEL=org.gitspace-chart.inputs
 IMG_CACHE="$GITSPACE_CACHE/images"
 
@@ -231,6 +233,7 @@ build_test_images() {
     GITSPACE_NO_CACHE='' _docker_build "$IMAGE_TEST_UID1000" "$rhash" "$ctx" --target uid1000 --build-arg "BASE=$BASE_IMAGE" --build-arg "RUNTIME=$IMAGE_RUNTIME"
   fi
   build_entrypoint_image
+  build_devbase_images
 }
 
 # build_entrypoint_image: the gitspace image (as dockerd has it) with an
@@ -244,6 +247,21 @@ build_entrypoint_image() {
   GITSPACE_NO_CACHE='' _docker_build "$IMAGE_TEST_ENTRYPOINT" "$hash" "$ROOT/images/entrypoint" --build-arg "GITSPACE=$IMAGE_GITSPACE"
 }
 
+# build_devbase_images: images like users' (images/devbase): a devcontainers-
+# base-like image (sudo, zsh, a rich metadata label) and a language image on it
+# (group-writable setgid tool directories outside HOME).
+build_devbase_images() {
+  docker image inspect "$IMAGE_RUNTIME" >/dev/null 2>&1 || die "$IMAGE_RUNTIME is not built yet: images/build.sh gitspace"
+  local hash pair target image
+  hash=$(_hash_inputs "$ROOT/images/devbase" "$(docker image inspect -f '{{.Id}}' "$IMAGE_RUNTIME")")
+  for pair in "devbase:$IMAGE_TEST_DEVBASE" "lang:$IMAGE_TEST_LANG"; do
+    target=${pair%%:*} image=${pair#*:}
+    step "image $image (inputs $hash)"
+    if _image_has_inputs "$image" "$hash"; then log_info "up to date"; continue; fi
+    GITSPACE_NO_CACHE='' _docker_build "$image" "$hash" "$ROOT/images/devbase" --target "$target" --build-arg "RUNTIME=$IMAGE_RUNTIME"
+  done
+}
+
 main() {
   local what="${1:-all}"
   docker_up
@@ -253,8 +271,9 @@ main() {
     gitspace) build_gitspace ;;
     test-images) build_test_images ;;
     entrypoint) build_entrypoint_image ;;
+    devbase) build_devbase_images ;;
     all) build_gitspace && build_test_images ;;
-    *) die "usage: images/build.sh [all|base|gitspace|test-images|entrypoint]" ;;
+    *) die "usage: images/build.sh [all|base|gitspace|test-images|entrypoint|devbase]" ;;
   esac
   log_info "images/build.sh $what done in $((SECONDS - t0))s"
 }
