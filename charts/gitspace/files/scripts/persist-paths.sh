@@ -65,7 +65,9 @@ manifest_write() {
       hash=${line%% *}
       sums["${line#* ?}"]=$hash
     done < <(find . -mindepth 1 -type f -print0 | xargs -0 -r sha256sum -z)
-    while IFS=$'\t' read -r -d '' type owner mode link rel; do
+    # NUL between fields: a name or a link target may hold any other byte.
+    while IFS= read -r -d '' type && IFS= read -r -d '' owner && IFS= read -r -d '' mode &&
+      IFS= read -r -d '' link && IFS= read -r -d '' rel; do
       case "$type" in
         f) hash=${sums["./$rel"]:--} ;;
         l) hash=$link ;;
@@ -74,7 +76,7 @@ manifest_write() {
       [[ "$rel" != *[$'\t\n\\']* ]] || printf -v rel '%q' "$rel"
       [[ "$hash" != *[$'\t\n\\']* ]] || printf -v hash '%q' "$hash"
       printf '%s\t%s\t%s\t%s\t%s\n' "$type" "$owner" "$mode" "$hash" "$rel"
-    done < <(find . -mindepth 1 -printf '%y\t%U:%G\t%m\t%l\t%P\0' | LC_ALL=C sort -z -t $'\t' -k5)
+    done < <(find . -mindepth 1 -printf '%y\0%U:%G\0%m\0%l\0%P\0')
   ) >"$tmp"
   mv -f "$tmp" "$out"
 }
