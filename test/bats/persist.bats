@@ -56,7 +56,7 @@ state() { xroot "$1" bash -c "head -n 1 /gitspace/volume/.gitspace/persist.state
   prep "$c"
   key=$(printf %s /go | sha256sum | cut -c1-16)
   sum=$(printf 'hello\n' | sha256sum | cut -d' ' -f1)
-  run xroot "$c" cat "/gitspace/volume/.gitspace/persist.state/$key.manifest"
+  run xroot "$c" sh -c "tr '\\0' '\\t' </gitspace/volume/.gitspace/persist.state/$key.manifest"
   assert_contains "$output" "$(printf 'f\t0:%s\t664\t%s\tsrc/a.go' "$(xroot "$c" getent group golang | cut -d: -f3)" "$sum")"
   assert_contains "$output" "$(printf '\tsrc/link')"
   assert_contains "$output" "$(printf 'l\t')"

@@ -13,7 +13,7 @@
 #              again over the staging folder and renames), "seeded" or
 #              "skipped" after: a restart reads this one file, never walks.
 #   .manifest  what the image put there (manifest_write), for the refresh of
-#              an image upgrade.
+#              an image upgrade (refresh.sh).
 # The copy goes to a staging folder beside the target, renamed into place
 # when complete: a full volume or a kill never leaves a half tree at the path.
 set -euo pipefail
@@ -49,23 +49,21 @@ persist_key() { printf '%s' "$1" | sha256sum | cut -c1-16; }
 # _p_chown OWNER PATH...: as root only (restricted mode: the user copies).
 _p_chown() { if [ "$(id -u)" = 0 ]; then chown -h "$@"; fi; }
 
-# manifest_write SRC OUT: one line per entry under SRC, tab-separated:
-# type (f d l ...), uid:gid, octal mode, sha256 of a file's content or the
-# target of a link ("-" otherwise), path relative to SRC (C-escaped by
-# printf %q when it holds a tab, newline or backslash). Staged and renamed.
+# manifest_write SRC OUT: what SRC holds, for the refresh of an image upgrade
+# (refresh.sh): per entry five fields, each ended by a NUL (a name may hold
+# any other byte): type (f d l ...), uid:gid, octal mode, sha256 of a file's
+# content or a link's target ("-" for others), path relative to SRC.
+# `tr '\0' '\t' <OUT` reads it. Staged and renamed.
 manifest_write() {
-  local src=$1 out=$2 tmp
-  tmp="$out.tmp"
+  local src=$1 out=$2
   (
     cd "$src"
-    local type owner mode link rel hash
+    local type owner mode link rel hash line
     declare -A sums=()
     # One sha256sum per batch of files, not per file (-z: names as they are).
     while IFS= read -r -d '' line; do
-      hash=${line%% *}
-      sums["${line#* ?}"]=$hash
+      sums["${line#* ?}"]=${line%% *}
     done < <(find . -mindepth 1 -type f -print0 | xargs -0 -r sha256sum -z)
-    # NUL between fields: a name or a link target may hold any other byte.
     while IFS= read -r -d '' type && IFS= read -r -d '' owner && IFS= read -r -d '' mode &&
       IFS= read -r -d '' link && IFS= read -r -d '' rel; do
       case "$type" in
@@ -73,12 +71,10 @@ manifest_write() {
         l) hash=$link ;;
         *) hash=- ;;
       esac
-      [[ "$rel" != *[$'\t\n\\']* ]] || printf -v rel '%q' "$rel"
-      [[ "$hash" != *[$'\t\n\\']* ]] || printf -v hash '%q' "$hash"
-      printf '%s\t%s\t%s\t%s\t%s\n' "$type" "$owner" "$mode" "$hash" "$rel"
+      printf '%s\0%s\0%s\0%s\0%s\0' "$type" "$owner" "$mode" "$hash" "$rel"
     done < <(find . -mindepth 1 -printf '%y\0%U:%G\0%m\0%l\0%P\0')
-  ) >"$tmp"
-  mv -f "$tmp" "$out"
+  ) >"$out.tmp"
+  mv -f "$out.tmp" "$out"
 }
 
 # persist_copy SRC STAGE UID GID: SRC's tree into STAGE (overwriting what a
