@@ -240,6 +240,10 @@ export interface Gitspace {
      */
     paths: string[];
     /**
+     * At the first start with another image: replace what the old image put in HOME and the persisted paths and the user did not change, keep what the user changed (the new image's version beside it, in .gitspace/upgrades/DATE/, listed in .gitspace/upgrade-report), never touch what the user added. false keeps the old image's files, as Docker Gitspace does (docs/persistence.md).
+     */
+    refreshOnUpgrade: boolean;
+    /**
      * Extra PVC annotations.
      */
     annotations: {
@@ -449,6 +453,7 @@ export const gitspaceDefaults: Gitspace = {
     "keepOnUninstall": true,
     "seedHome": true,
     "paths": [],
+    "refreshOnUpgrade": true,
     "annotations": {}
   },
   "compat": {

@@ -187,6 +187,10 @@ seccompProfile:
   value: {{ include "gitspace.volumeDir" . | quote }}
 - name: GITSPACE_SEED_HOME
   value: {{ .Values.persistence.seedHome | quote }}
+- name: GITSPACE_IMAGE
+  value: {{ include "gitspace.image" . | quote }}
+- name: GITSPACE_REFRESH_ON_UPGRADE
+  value: {{ .Values.persistence.refreshOnUpgrade | quote }}
 {{- with .Values.persistence.paths }}
 # persistence.paths, one a line: seeded into the volume's .gitspace/persist once each.
 - name: GITSPACE_PERSIST_PATHS

@@ -27,6 +27,8 @@ source "$_gs_dir/detect-devcontainer-user.sh"
 source "$_gs_dir/volume-space.sh"
 # shellcheck source=persist-paths.sh
 source "$_gs_dir/persist-paths.sh"
+# shellcheck source=refresh.sh
+source "$_gs_dir/refresh.sh"
 
 LAYOUT_VERSION=1
 
@@ -138,6 +140,8 @@ cmd_prepare() {
   fi
   # persistence.paths: from the image into the volume's .gitspace/persist, once per path.
   defer_if_full "persisted paths" "$vol" persist_seed_env "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+  # Another image than the volume last ran: refresh what the image put there (refresh.sh); else one read.
+  defer_if_full "image refresh" "$vol" refresh_run "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
   if $root; then
     # On a full volume only the marker can fail: the next start walks again.
     defer_if_full "fix ownership" "$vol" fix_ownership "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
