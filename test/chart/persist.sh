@@ -39,8 +39,8 @@ ready() {
   k rollout status "deploy/$DEP" --timeout=3m >/dev/null &&
     k wait pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" --for=condition=Ready --timeout=3m >/dev/null
 }
-# as_user CMD: a login shell of the user in the gitspace (PATH from the image: /go/bin first).
-as_user() { k exec "deploy/$DEP" -c gitspace -- bash -lc "$1"; }
+# as_user CMD: a shell of the user in the gitspace.
+as_user() { k exec "deploy/$DEP" -c gitspace -- bash -c "$1"; }
 
 # values: what `gitspace-chart values --image` writes for the image (persistence.paths detected).
 values() {
@@ -74,7 +74,8 @@ snapshot() { as_user 'cd /go && find . -printf "%y %u:%g %m %p\n" | LC_ALL=C sor
 same_go() {
   snapshot >"$WORK/after"
   diff "$WORK/before" "$WORK/after" || return 1
-  [[ "$(as_user mytool)" == mytool-v1 ]] || { echo "mytool on PATH did not run"; return 1; }
+  # found through the image's PATH (ENV PATH=/go/bin:...), as an exec or the IDE's process sees it
+  [[ "$(k exec "deploy/$DEP" -c gitspace -- mytool)" == mytool-v1 ]] || { echo "mytool on PATH did not run"; return 1; }
   image_mode
 }
 

@@ -318,6 +318,7 @@ refresh_run() {
   [ -n "$image" ] || return 0
   [ "$recorded" != "$image" ] || return 0
   if [ -z "$recorded" ]; then
+    mkdir -p "$VOLUME/.gitspace"
     # First start with this script: what the image put in HOME is described now (once).
     if [ ! -f "$VOLUME/.gitspace/home.manifest" ] && [ -d "$HOME" ] && head -n 1 "$VOLUME/.gitspace/seeded" 2>/dev/null | grep -q '^seeded from'; then
       manifest_write "$HOME" "$VOLUME/.gitspace/home.manifest"
