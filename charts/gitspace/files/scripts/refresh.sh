@@ -65,10 +65,12 @@ _cur_load() {
     esac
     CO[$n]=$o CM[$n]=$m CH[$n]=-
     [ "${CT[$n]}" != l ] || CH[$n]=$(cd "$dst" && readlink -- "$n")
-  done < <(if cd "$dst"; then printf '%s\0' "$@" | xargs -0 -r stat --printf '%F\0%u:%g\0%a\0%n\0' -- 2>/dev/null; fi)
+  # stat fails for the paths the volume does not have (the user removed them, or they are new):
+  # those are simply absent from C*, so its status is not an error here.
+  done < <(if cd "$dst"; then printf '%s\0' "$@" | { xargs -0 -r stat --printf '%F\0%u:%g\0%a\0%n\0' -- 2>/dev/null || true; }; fi)
   while IFS= read -r -d '' line; do
     CH["${line#* ?}"]=${line%% *}
-  done < <(if cd "$dst"; then for n in "$@"; do [ "${CT[$n]:-}" != f ] || printf '%s\0' "$n"; done | xargs -0 -r sha256sum -z -- 2>/dev/null; fi)
+  done < <(if cd "$dst"; then for n in "$@"; do [ "${CT[$n]:-}" != f ] || printf '%s\0' "$n"; done | xargs -0 -r sha256sum -z --; fi)
 }
 
 # _same A B PATH: entries A and B (prefixes O N C) at PATH are the same:
