@@ -111,6 +111,7 @@ aside() { xroot "$1" sh -c "ls -d $V/.gitspace/upgrades/*/" | sed 's:/$::'; }
   run prep "$c" test/img:v2
   [ "$status" -eq 0 ]
   assert_contains "$output" "image test/img:v1 -> test/img:v2: refreshing"
+  refute_contains "$output" "ERROR"
   a=$(aside "$c")
   x() { xroot "$c" cat "$V/$1"; }
   # the image changed it, the user did not: the new version
@@ -171,6 +172,7 @@ aside() { xroot "$1" sh -c "ls -d $V/.gitspace/upgrades/*/" | sed 's:/$::'; }
   assert_eq "$(xroot "$c" cat "$a/home/d2f/a")" a "the old folder's file moved aside"
   assert_eq "$(xroot "$c" readlink $V/f2l)" same.txt
   assert_eq "$(xroot "$c" cat "$a/home/f2l")" target
+  assert_contains "$(xroot "$c" cat $V/.gitspace/upgrade-report)" "$(printf 'updated\thome\tf2l (now a link; the old file is in .gitspace/upgrades/')"
   # mode: the image's new mode where the user kept the old one; the user's own mode kept
   assert_eq "$(xroot "$c" stat -c %a $V/mode.txt)" 755
   assert_eq "$(xroot "$c" stat -c %a $V/modeuser.txt)" 600

@@ -36,8 +36,8 @@ trap cleanup EXIT
 
 pod() { k get pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" -o jsonpath='{.items[0].metadata.name}'; }
 ready() {
-  k rollout status "deploy/$DEP" --timeout=3m >/dev/null &&
-    k wait pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" --for=condition=Ready --timeout=3m >/dev/null
+  k rollout status "deploy/$DEP" --timeout=8m >/dev/null &&
+    k wait pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" --for=condition=Ready --timeout=8m >/dev/null
 }
 # as_user CMD: a shell of the user in the gitspace.
 as_user() { k exec "deploy/$DEP" -c gitspace -- bash -c "$1"; }
@@ -97,10 +97,10 @@ main() {
   check "a pod delete: a new pod is Ready" restart_pod
   check "after the pod delete: every file under /go the same (checksum, owner, mode), the tool runs" same_go
   check "the restart did not seed /go again" no_reseed
-  check "stop" "${CLI[@]}" stop "$REL" -n "$NS" --wait --chart "$CHART" --timeout 3m
-  check "start" "${CLI[@]}" start "$REL" -n "$NS" --wait --chart "$CHART" --timeout 3m
+  check "stop" "${CLI[@]}" stop "$REL" -n "$NS" --wait --chart "$CHART" --timeout 8m
+  check "start" "${CLI[@]}" start "$REL" -n "$NS" --wait --chart "$CHART" --timeout 8m
   check "after stop/start: /go the same, the tool runs" same_go
-  check "reset" "${CLI[@]}" reset "$REL" -n "$NS" --wait --chart "$CHART" --timeout 3m
+  check "reset" "${CLI[@]}" reset "$REL" -n "$NS" --wait --chart "$CHART" --timeout 8m
   check "after reset: /go the same, the tool runs (Docker's reset loses it: docs/persistence.md)" same_go
 
   printf '\npersisted paths: %d passed, %d failed%s\n' "$PASS" "${#FAILED[@]}" "${FAILED[*]:+ (${FAILED[*]})}" >&2

@@ -158,7 +158,11 @@ _plan_tree() {
       elif [ -n "${gone[$p]:-}" ]; then
         _step copy "$p"
         [ "${NT[$p]}" != d ] || made[$p]=1
-        _say updated "$p (now a $(_kind "${NT[$p]}"))"
+        if [ "${CT[$p]}" = d ]; then
+          _say updated "$p (now a $(_kind "${NT[$p]}"))"
+        else
+          _say updated "$p (now a $(_kind "${NT[$p]}"); the old $(_kind "${CT[$p]}") is in $ASIDE_REL/$name/$p)"
+        fi
       else
         _step beside "$p"
         _say conflict "$p: you removed it and the new image changed it; the image's is in $ASIDE_REL/$name/$p"
