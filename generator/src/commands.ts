@@ -170,11 +170,11 @@ export function registerModelCommands(program: Command): void {
   ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string }) => {
     // Imported by the actions that use them, not at the top: execa, yaml and ajv were most of the
     // CLI's start-up, and --help needs none of them.
-    const [{ readLocalImage, splitImageRef }, { readDevcontainerFromRepo }, { resolveValues }, { stringify }] = await Promise.all([
+    const [{ readLocalImage, splitImageRef }, { readDevcontainerFromRepo }, { resolveValues }, { helmYaml }] = await Promise.all([
       import('./image.ts'),
       import('./repository.ts'),
       import('./values-files.ts'),
-      import('yaml'),
+      import('./helm-yaml.ts'),
     ]);
     checkRepoUrl(opts.repoUrl, '--repo-url');
     deriveRepoName(opts.repoUrl);
@@ -254,7 +254,7 @@ export function registerModelCommands(program: Command): void {
       ...persistNote,
       `# helm install ${opts.release ?? 'RELEASE'} charts/gitspace -f ${opts.output ?? 'THIS_FILE'}`,
     ];
-    const text = header.join('\n') + '\n' + stringify(values);
+    const text = header.join('\n') + '\n' + helmYaml(values);
     warn(warnings);
     if (opts.output) {
       writeOutput(opts.output, text);

@@ -2,7 +2,7 @@
 // schema. --check compares instead of writing, so a stale file fails the tests.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { resolve, relative } from 'node:path';
-import { stringify } from 'yaml';
+import { helmYaml as stringify } from './helm-yaml.ts';
 import { UserError } from './cli.ts';
 import { checkRequired, defaults, ideTable, leaves, loadSchema, publicSchema, repoRoot, type JsonSchema } from './schema.ts';
 

@@ -5,7 +5,8 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 import { execa } from 'execa';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { helmYaml } from '../../generator/src/helm-yaml.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const chartDir = join(repoRoot, 'charts', 'gitspace');
@@ -52,7 +53,7 @@ export async function helm(args: string[], env: NodeJS.ProcessEnv = {}): Promise
 /** Writes values to a file in dir and returns its path. */
 export function valuesFile(dir: string, name: string, values: unknown): string {
   const file = join(dir, name);
-  writeFileSync(file, stringify(values));
+  writeFileSync(file, helmYaml(values));
   return file;
 }
 
@@ -63,7 +64,9 @@ export async function render(files: string[], opts: { release?: string; chart?: 
   const args = ['template', opts.release ?? 'ws', opts.chart ?? chartDir, '--kube-version', KUBE_VERSION, ...files.flatMap((f) => ['-f', f]), ...(opts.extra ?? [])];
   const r = await helm(args, opts.env);
   if (r.exitCode !== 0) throw new Error(`helm ${args.join(' ')} failed:\n${r.stderr}`);
-  return parseAllDocuments(r.stdout)
+  // Read as the API server's YAML reader does (YAML 1.1: a bare `yes` is a boolean), so an
+  // unquoted user string in a template shows here as the wrong type, as it would on install.
+  return parseAllDocuments(r.stdout, { version: '1.1' })
     .map((d) => d.toJS() as Manifest)
     .filter((m) => m && typeof m === 'object');
 }

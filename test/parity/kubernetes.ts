@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
+import { helmYaml } from '../../generator/src/helm-yaml.ts';
 import { progress, run, waitFor, type RunResult } from './exec.ts';
 import type { Capabilities, CaseInput, ExecOptions, Forward, Gitspace, Runtime, VolumeMount } from './runtime.ts';
 import { repoRoot } from './values.ts';
@@ -227,7 +227,7 @@ export class KubernetesRuntime implements Runtime {
         overlay.ssh = { authorizedKeysSecret: SSH_SECRET };
       }
       const overlayFile = path.join(c.workDir, 'kubernetes-overlay.yaml');
-      await writeFile(overlayFile, YAML.stringify(overlay));
+      await writeFile(overlayFile, helmYaml(overlay));
       // No --wait: helm polls every 2 s, so the start would be timed to helm's poll, not to the
       // IDE answering; waitPod polls every 250 ms, as the Docker side does (bench/, docs/benchmarks.md).
       // --timeout still bounds the migration hook Job.

@@ -4,7 +4,8 @@ import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
+import { helmYaml } from '../../generator/src/helm-yaml.ts';
 import { homeOf, idePortFor, repoNameOf } from '../../generator/src/model.ts';
 import { repoRoot, tempDir, toolEnv } from './helpers.ts';
 
@@ -71,7 +72,7 @@ async function fromHelm(i: Input, n: number) {
     ide: { type: i.ide, port: i.port ?? 0 },
   };
   const file = join(chart, '..', `values-${n}.yaml`);
-  writeFileSync(file, stringify(values));
+  writeFileSync(file, helmYaml(values));
   const r = await execa('helm', ['template', 'probe', chart, '--kube-version', '1.34.0', '-f', file], { env: toolEnv(), reject: false });
   if (r.exitCode !== 0) {
     // helm wraps fail's message: "Error: execution error at (...): MESSAGE"

@@ -226,7 +226,7 @@ credentials Secret: ssh URLs authenticate with keys.
 
 {{- define "gitspace.containerEnv" -}}
 {{- range $k, $v := .Values.devcontainer.containerEnv }}
-- name: {{ $k }}
+- name: {{ $k | quote }}
   value: {{ $v | quote }}
 {{- end }}
 {{- end -}}
