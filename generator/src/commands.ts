@@ -214,7 +214,12 @@ export function registerModelCommands(program: Command): void {
     let persistPaths: string[] | undefined;
     if (image && s.db) {
       const { findWritableDirs, userGids } = await import('./persist.ts');
-      const f = await findWritableDirs(image.ref, r.model.uid, userGids(r.model.remoteUser, r.model.gid, s.db.groups), r.model.home);
+      // An image without find (a distroless one) still gets its values: the folders are listed by hand then.
+      const f = await findWritableDirs(image.ref, r.model.uid, userGids(r.model.remoteUser, r.model.gid, s.db.groups), r.model.home).catch((e: unknown) => {
+        if (!(e instanceof UserError)) throw e;
+        warnings.push(e.message);
+        return { paths: [], notPersisted: [] };
+      });
       persistPaths = f.paths;
       persistNote = f.notPersisted.map((n) => `#   ${n.path}: ${n.why}`);
       if (persistNote.length) persistNote.unshift('# Writable by the user but not persisted (persistence.paths):');
