@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/chart/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/chart/**/*.test.ts', 'test/features/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -6,7 +6,8 @@
 //
 //   npm run bench -- cli [--runs N] [--smoke] [--out FILE]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mergeResults } from './results.ts';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,7 +138,7 @@ function main(argv: string[]): number {
   }
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: a whole number of at least 1');
   const c = cliBench(runs, (m) => process.stderr.write(`${m}\n`));
-  if (out) writeFileSync(out, JSON.stringify(c, null, 2) + '\n');
+  if (out) mergeResults(out, { cli: c });
   process.stdout.write(['| measure | time | |', '|---|---|---|', ...cliRows(c), ''].join('\n'));
   return 0;
 }

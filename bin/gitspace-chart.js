@@ -15,7 +15,8 @@ function buildIsCurrent() {
   if (built === undefined) return false;
   let names;
   try {
-    names = readdirSync(src);
+    // Recursive: modules in subfolders (features/) count too.
+    names = readdirSync(src, { recursive: true });
   } catch {
     return true; // an installed package: the build is all there is
   }

@@ -147,6 +147,8 @@ main() {
   step "demo 8/9: helm upgrade --install $RELEASE (namespace $NS)"
   GS_LOG_FILE="kubectl --kubeconfig $GITSPACE_KUBECONFIG -n $NS logs deploy/$RELEASE-gitspace --all-containers"
   kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  # The scripts every gitspace of this chart version mounts: once per namespace (docs/fleet.md).
+  shared_scripts_up "$NS"
   # The repo credentials as a Secret, from stdin: the password is in no argv.
   jq -n --arg ns "$NS" --arg pw "$(cat "$DEMO_DIR/git-password")" \
     '{apiVersion:"v1",kind:"Secret",metadata:{name:"demo-git",namespace:$ns},type:"Opaque",stringData:{username:"gitspace",password:$pw}}' |

@@ -21,6 +21,9 @@ export GITSPACE_KUBECONFIG="${GITSPACE_KUBECONFIG:-$GITSPACE_CACHE/cluster/kubec
   HELM_VERSION="v3.22.0"
   HELM_UNITTEST_VERSION="v1.1.2"
   CT_VERSION="v3.14.0"
+  # BuildKit's client for `gitspace-chart build` (Debian 12 ships no docker-buildx); the
+  # generator's features/build.ts names the same version.
+  BUILDX_VERSION="v0.38.2"
 }
 
 # A script that `set -e` ends prints the step, the failing command, file:line
@@ -104,4 +107,18 @@ docker_up() {
   done
   tail -n 30 "$GITSPACE_CACHE/dockerd.log" >&2
   die "dockerd did not answer within 60s (log above)"
+}
+
+# shared_scripts_up NAMESPACE: the gitspaces' shared scripts ConfigMap in NAMESPACE (the companion
+# chart charts/gitspace-scripts, release gitspace-scripts-<version>), as a platform installs it
+# once per namespace before the gitspaces (docs/fleet.md). Idempotent: an upgrade of the same
+# version changes nothing. Uses helm and $GITSPACE_KUBECONFIG.
+shared_scripts_up() {
+  local ns=$1 chart version
+  chart=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/charts/gitspace-scripts
+  version=$(sed -n 's/^version: *//p' "$chart/Chart.yaml")
+  command helm --kubeconfig "$GITSPACE_KUBECONFIG" upgrade --install "gitspace-scripts-${version//./-}" "$chart" \
+    -n "$ns" --create-namespace --history-max 2 >/dev/null 2>"${TMPDIR:-/tmp}/shared-scripts-$ns.err" ||
+    { cat "${TMPDIR:-/tmp}/shared-scripts-$ns.err" >&2; die "installing the shared scripts (charts/gitspace-scripts) in namespace $ns failed"; }
+  rm -f "${TMPDIR:-/tmp}/shared-scripts-$ns.err"
 }

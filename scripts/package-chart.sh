@@ -99,15 +99,24 @@ main() {
   tgz=$out/gitspace-$version.tgz
   # --sign writes gitspace-VERSION.tgz.prov next to the package: the chart's sha256 signed
   # with the key, which `--verify` checks against the user's keyring.
-  helm package "$chart" --destination "$out" --sign --key "$key" --keyring "$keyring" >/dev/null ||
-    die "helm package --sign with key '$key' from $keyring failed (helm's message above): is that the key's name (gpg --list-secret-keys)?"
+  # The package is the chart as scripts/slim-chart.mjs leaves it: Helm stores the whole chart in
+  # every release Secret, once per gitspace and revision (docs/fleet.md); it renders the same.
+  local stage
+  stage=$(mktemp -d "${TMPDIR:-/tmp}/gitspace-package.XXXXXX")
+  node "$root/scripts/slim-chart.mjs" "$chart" "$stage/gitspace"
+  helm package "$stage/gitspace" --destination "$out" --sign --key "$key" --keyring "$keyring" >/dev/null ||
+    { rm -rf "$stage"; die "helm package --sign with key '$key' from $keyring failed (helm's message above): is that the key's name (gpg --list-secret-keys)?"; }
+  rm -rf "$stage"
+  # The shared scripts (one ConfigMap per namespace, installed before the gitspaces) beside it.
+  helm package "$root/charts/gitspace-scripts" --destination "$out" --sign --key "$key" --keyring "$keyring" >/dev/null ||
+    die "helm package --sign of charts/gitspace-scripts failed"
   [[ -s "$tgz.prov" ]] || die "helm package --sign wrote no $tgz.prov"
   if [[ -n "$url" ]]; then
     helm repo index "$out" --url "$url"
   else
     helm repo index "$out"
   fi
-  log_info "chart repository in $out: gitspace-$version.tgz, gitspace-$version.tgz.prov, index.yaml"
+  log_info "chart repository in $out: gitspace-$version.tgz, gitspace-scripts-$version.tgz (each with .prov), index.yaml"
 
   if [[ "$push" == 1 ]]; then
     bash "$here/registry.sh" start

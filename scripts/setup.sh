@@ -65,6 +65,12 @@ install_ct() {
   mkdir -p "$GITSPACE_CACHE/ct"
 }
 
+# buildx: `gitspace-chart build` runs the engine's BuildKit through it, as the
+# standalone binary (the generator finds it in the cache; no docker CLI plugin needed).
+install_buildx() {
+  go_install_cached buildx "$BUILDX_VERSION" github.com/docker/buildx/cmd/buildx
+}
+
 install_node_modules() {
   if [[ ! -d "$root/node_modules/.bin" ]] || [[ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]]; then
     step "npm ci"
@@ -79,6 +85,7 @@ main() {
   install_helm
   install_helm_unittest
   install_ct
+  install_buildx
   install_node_modules
   log_info "tools ready: $(helm version --short), ct $CT_VERSION, helm-unittest $HELM_UNITTEST_VERSION"
 }

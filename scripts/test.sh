@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 cd "$root"
 
-ALL_STAGES=(generated typecheck shellcheck unit chart image bats cluster demo e2e security parity migration bench)
+ALL_STAGES=(generated typecheck shellcheck unit chart image features bats cluster demo e2e security parity migration bench)
 declare -a PASSED=() FAILED=()
 
 stage_generated() { node bin/gitspace-chart.js generate --check; }
@@ -38,6 +38,7 @@ no_skipped_tests() {
 }
 stage_chart() {
   helm lint --strict charts/gitspace
+  helm lint --strict charts/gitspace-scripts
   local f
   for f in charts/gitspace/ci/*-values.yaml; do
     [[ -e "$f" ]] && helm lint --strict charts/gitspace -f "$f"
@@ -47,6 +48,11 @@ stage_chart() {
   vitest_all_run test/chart
 }
 stage_image() { docker_up && bash images/build.sh all; }
+# features: the devcontainer features build on the engine's BuildKit, FROM a test image,
+# with features from the local registry, a loopback tarball server and a checkout.
+stage_features() {
+  docker_up && bash "$root/images/build.sh" test-images && GITSPACE_REQUIRE_DOCKER=1 vitest_all_run test/features
+}
 stage_bats() { bash test/bats/run.sh; }
 stage_cluster() { wait_cluster_up && bash test/cluster/smoke.sh; }
 
@@ -90,7 +96,7 @@ stage_security() { bash test/security/run.sh; }
 stage_parity() { bash scripts/parity.sh; }
 stage_migration() { bash test/migration/run.sh; }
 # The benchmarks' smoke: tiny sizes, proves `npm run bench` runs and prints every number; times nothing.
-stage_bench() { bash scripts/bench.sh --smoke; }
+stage_bench() { bash scripts/bench.sh --smoke && bash scripts/bench.sh fleet --smoke; }
 
 # run_stage NAME: the stage as a background job waited for, so it is in no
 # condition and `set -e` holds inside it: any failing command fails the stage.

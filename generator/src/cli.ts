@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     const { registerModelCommands } = await import('./commands.ts');
     registerModelCommands(program);
     (await import('./operations.ts')).registerOperationCommands(program);
+    (await import('./fleet.ts')).registerFleetCommands(program);
     (await import('./rescue.ts')).registerRescueCommands(program);
+    (await import('./features/commands.ts')).registerFeatureCommands(program);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {

@@ -2,6 +2,7 @@
 // inputs (files, a local image, the repository), hands them to the pure
 // modules, and prints or writes the result; nothing is written on error.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Command, Option } from 'commander';
 import { UserError } from './cli.ts';
 import {
@@ -136,6 +137,14 @@ function writeOutput(file: string, text: string): void {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** devcontainer.json from --devcontainer FILE or --repo-dir DIR, with the folder its local features live in. */
+function devcontainerSource(opts: { devcontainer?: string; repoDir?: string }): { text: string; file: string; dir: string } | undefined {
+  if (opts.devcontainer !== undefined) return { text: readText(opts.devcontainer, '--devcontainer'), file: opts.devcontainer, dir: dirname(resolvePath(opts.devcontainer)) };
+  if (opts.repoDir === undefined) return undefined;
+  const file = join(opts.repoDir, DEVCONTAINER_PATH);
+  return { text: readText(file, '--repo-dir'), file, dir: dirname(resolvePath(file)) };
+}
+
 export function registerModelCommands(program: Command): void {
   userOptions(
     program
@@ -166,8 +175,12 @@ export function registerModelCommands(program: Command): void {
       .option('--passwd <file>', 'the image\'s /etc/passwd (instead of reading it from --image)')
       .option('--group <file>', 'the image\'s /etc/group (instead of reading it from --image)')
       .option('--release <name>', 'helm release name (used in the printed install command)')
+      .option('--repo-dir <dir>', `a checkout of the repository: its ${DEVCONTAINER_PATH} is used (and its local features, with --build)`)
+      .option('--build', 'first build --image with the devcontainer.json features (as the build command), then use the built image')
+      .option('--tag <ref>', 'with --build: tag the built image so (REPOSITORY:TAG)')
+      .option('--push', 'with --build: push the --tag after the build')
       .option('-o, --output <file>', 'write here instead of stdout'),
-  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string }) => {
+  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string; repoDir?: string; build?: boolean; tag?: string; push?: boolean }) => {
     // Imported by the actions that use them, not at the top: execa, yaml and ajv were most of the
     // CLI's start-up, and --help needs none of them.
     const [{ readLocalImage, splitImageRef }, { readDevcontainerFromRepo }, { resolveValues }, { helmYaml }] = await Promise.all([
@@ -182,15 +195,29 @@ export function registerModelCommands(program: Command): void {
     resolveValues([{ repo: { url: opts.repoUrl, branch: opts.branch ?? '' } }]);
     if (opts.release !== undefined) checkReleaseName(opts.release);
     if (opts.ide !== undefined) idePortFor(opts.ide);
-    const imageValues = opts.image !== undefined ? splitImageRef(opts.image) : undefined;
+    if ((opts.tag !== undefined || opts.push) && !opts.build) throw new UserError('--tag and --push go with --build');
+    if (opts.build && opts.image === undefined) throw new UserError('--build needs --image BASE: the local image the features are built FROM');
+    if (opts.repoDir !== undefined && opts.devcontainer !== undefined) throw new UserError('--repo-dir and --devcontainer: give one');
+    if (opts.image !== undefined && !opts.build) splitImageRef(opts.image);
 
-    const image = opts.image !== undefined ? await readLocalImage(opts.image) : undefined;
-    const devcontainerText =
-      opts.devcontainer !== undefined ? readText(opts.devcontainer, '--devcontainer') : await readDevcontainerFromRepo(opts.repoUrl, opts.branch);
-    const devcontainerFile = opts.devcontainer ?? DEVCONTAINER_PATH;
+    const source = devcontainerSource(opts);
+    const devcontainerText = source ? source.text : await readDevcontainerFromRepo(opts.repoUrl, opts.branch);
+    const devcontainerFile = source?.file ?? DEVCONTAINER_PATH;
+    const buildWarnings: string[] = [];
+    let imageRef = opts.image;
+    if (opts.build) {
+      if (devcontainerText === undefined) throw new UserError(`--build: the repository has no ${DEVCONTAINER_PATH}: nothing to build`);
+      const { buildWithFeatures } = await import('./features/build.ts');
+      const b = await buildWithFeatures({ devcontainerText, devcontainerFile, devcontainerDir: source?.dir, image: opts.image!, tag: opts.tag, push: opts.push, log: (l) => process.stderr.write(`gitspace-chart: ${l}\n`) });
+      buildWarnings.push(...b.warnings);
+      imageRef = b.ref;
+    }
+    const imageValues = imageRef !== undefined ? splitImageRef(imageRef, opts.build ? '--tag' : '--image') : undefined;
+    const image = imageRef !== undefined ? await readLocalImage(imageRef) : undefined;
     const s = userSources(opts, devcontainerText, devcontainerFile, image);
     const merged = mergeConfigs(s.metadata, s.devcontainer, devcontainerFile);
-    const warnings = [...s.warnings, ...merged.warnings];
+    // Once built, the features are in the image: the "features need a build" warning is moot.
+    const warnings = [...buildWarnings, ...s.warnings.filter((w) => !(opts.build && /"features" is not supported/.test(w))), ...merged.warnings];
     if (!s.db) {
       warnings.push(
         'no image passwd/group (--image, or --passwd and --group): a user name is assumed to be created at start with the default uid/gid, and a numeric user cannot be resolved',
@@ -201,7 +228,7 @@ export function registerModelCommands(program: Command): void {
 
     // The image: --image, else devcontainer.json's "image" (what Docker Gitspace would run).
     let imageOut = imageValues;
-    if (imageOut && s.devcontainer?.image !== undefined && s.devcontainer.image !== opts.image) {
+    if (imageOut && !opts.build && s.devcontainer?.image !== undefined && s.devcontainer.image !== opts.image) {
       warnings.push(`--image ${q(opts.image!)} differs from "image" ${q(s.devcontainer.image)} in ${devcontainerFile}: the values use --image`);
     }
     if (!imageOut && s.devcontainer?.image !== undefined) {
@@ -257,6 +284,7 @@ export function registerModelCommands(program: Command): void {
       `# remoteUser ${r.model.remoteUser} (uid ${r.model.uid}, gid ${r.model.gid}), HOME ${r.model.home}; containerUser ${r.model.containerUser}.`,
       ...(created.length ? [`# Not in the image, created at start: ${[...new Set(created)].join(', ')}.`] : []),
       ...persistNote,
+      '# once per namespace, the scripts every gitspace there mounts: gitspace-chart install-shared -n NAMESPACE',
       `# helm install ${opts.release ?? 'RELEASE'} charts/gitspace -f ${opts.output ?? 'THIS_FILE'}`,
     ];
     const text = header.join('\n') + '\n' + helmYaml(values);
@@ -266,6 +294,23 @@ export function registerModelCommands(program: Command): void {
       process.stderr.write(`gitspace-chart: wrote ${opts.output}\n`);
     } else process.stdout.write(text);
   });
+
+  program
+    .command('build')
+    .description('build an image FROM --image with the features of devcontainer.json (BuildKit, as Docker Gitspace does before a start); prints the built reference on its last line')
+    .option('--repo-dir <dir>', `a checkout: its ${DEVCONTAINER_PATH} and local features`)
+    .option('--devcontainer <file>', 'devcontainer.json (local features relative to its folder)')
+    .requiredOption('--image <ref>', 'the LOCAL gitspace image to build FROM')
+    .option('--tag <ref>', 'also tag the result so (on a cache hit too)')
+    .option('--push', 'push --tag once built')
+    .action(async (opts: { repoDir?: string; devcontainer?: string; image: string; tag?: string; push?: boolean }) => {
+      if ((opts.repoDir === undefined) === (opts.devcontainer === undefined)) throw new UserError('build: give --repo-dir DIR or --devcontainer FILE');
+      const source = devcontainerSource(opts)!;
+      const { buildWithFeatures } = await import('./features/build.ts');
+      const b = await buildWithFeatures({ devcontainerText: source.text, devcontainerFile: source.file, devcontainerDir: source.dir, image: opts.image, tag: opts.tag, push: opts.push, log: (l) => process.stderr.write(`gitspace-chart: ${l}\n`) });
+      warn(b.warnings);
+      process.stdout.write(`${b.ref}\n`);
+    });
 
   program
     .command('docker-spec')

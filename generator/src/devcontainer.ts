@@ -60,6 +60,11 @@ function kind(value: unknown): string {
 
 /** Parses devcontainer.json text (JSONC). `file` names it in every message. */
 export function parseDevcontainerJson(text: string, file: string = DEVCONTAINER_PATH): { config: DevcontainerConfig; warnings: string[] } {
+  return readConfig(parseJsoncObject(text, file), file);
+}
+
+/** A JSONC file whose top level must be an object (devcontainer.json, devcontainer-feature.json). */
+export function parseJsoncObject(text: string, file: string): Record<string, unknown> {
   // A UTF-8 byte order mark before the JSON text is allowed, as VS Code (and the clone step's check) read it.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   // Required here, not imported at the top: its load was a good part of the CLI's start-up (--help).
@@ -75,7 +80,7 @@ export function parseDevcontainerJson(text: string, file: string = DEVCONTAINER_
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError(`${file}: the top level must be an object, found ${kind(value)}`);
   }
-  return readConfig(value as Record<string, unknown>, file);
+  return value as Record<string, unknown>;
 }
 
 /**
@@ -184,7 +189,9 @@ function readConfig(obj: Record<string, unknown>, file: string, isMetadata = fal
       const v = obj[field];
       if (v === undefined || (field === 'features' && v !== null && typeof v === 'object' && Object.keys(v).length === 0)) continue;
       warnings.push(
-        `${file}: "${field}" is not supported (${why}): build the image first (e.g. \`devcontainer build --image-name REPO:TAG\`), load or push it, and set "image" (or pass --image)`,
+        field === 'features'
+          ? `${file}: "features" is not supported (${why}): build them first: \`gitspace-chart build --repo-dir DIR --image BASE --tag REPO:TAG\` (or \`values --build\`), then pass --image REPO:TAG`
+          : `${file}: "${field}" is not supported (${why}): build the image first (e.g. \`devcontainer build --image-name REPO:TAG\`), load or push it, and set "image" (or pass --image)`,
       );
     }
   }

@@ -1,6 +1,6 @@
 // `gitspace-chart generate [--check]`: writes every file derived from the
 // schema. --check compares instead of writing, so a stale file fails the tests.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { resolve, relative } from 'node:path';
 import { helmYaml as stringify } from './helm-yaml.ts';
 import { UserError } from './cli.ts';
@@ -22,6 +22,7 @@ export async function generatedFiles(schema: JsonSchema = loadSchema()): Promise
     { path: resolve(chartDir, 'README.md'), content: chartReadme(schema) },
     { path: resolve(chartDir, 'templates', '_model.tpl'), content: modelTpl(schema) },
     { path: resolve(chartDir, 'files', 'scripts', 'ide-ports.sh'), content: idePortsSh(schema) },
+    { path: resolve(chartDir, 'templates', '_scripts.gen.tpl'), content: scriptPathsTpl() },
     { path: resolve(repoRoot, 'generator', 'src', 'values.gen.ts'), content: await valuesTypes(schema) },
   ];
 }
@@ -273,4 +274,18 @@ async function valuesTypes(schema: JsonSchema): Promise<string> {
 /** The chart's defaults (values.yaml), typed. */
 export const gitspaceDefaults: Gitspace = ${JSON.stringify(defaults(schema), null, 2)};
 `;
+}
+
+/**
+ * The paths of the in-container scripts, for the scripts volume's items (key a__b.sh -> path
+ * a/b.sh). The files are not in the gitspace chart's package (.helmignore): they live in the
+ * shared ConfigMap of charts/gitspace-scripts, so the chart knows their names from this list.
+ */
+function scriptPathsTpl(): string {
+  const dir = resolve(chartDir, 'files', 'scripts');
+  const paths = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, resolve(e.parentPath, e.name)))
+    .sort();
+  return [`{{- /* ${HEADER.replace('from schema/gitspace.schema.json', 'from the files under charts/gitspace/files/scripts')} */ -}}`, '{{- define "gitspace.scriptPaths" -}}', ...paths.map((p) => `${p}`), '{{- end -}}', ''].join('\n');
 }

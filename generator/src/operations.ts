@@ -59,7 +59,21 @@ export type OpOptions = {
   timeout: string;
   chart?: string;
   deleteVolume?: boolean;
+  historyMax?: string;
 };
+
+/**
+ * Release revisions each upgrade keeps. Every revision is a Secret holding the whole chart and
+ * the rendered manifests (docs/fleet.md: ~45 KB of etcd per gitspace and revision); helm's own
+ * default keeps 10. Three leave two to roll back to.
+ */
+export const DEFAULT_HISTORY_MAX = 3;
+
+export function parseHistoryMax(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_HISTORY_MAX;
+  if (!/^[0-9]{1,4}$/.test(text)) throw new UserError(`--history-max: ${q(text)} is not a whole number (revisions helm keeps per release; 0: no limit)`);
+  return Number(text);
+}
 
 type Ctx = { release: string; opts: OpOptions; timeoutMs: number; helmGlobal: string[]; kubeGlobal: string[] };
 
@@ -83,6 +97,7 @@ function context(release: string, opts: OpOptions): Ctx {
     throw new UserError(`--kubeconfig: ${q(opts.kubeconfig)} does not exist`);
   }
   const timeoutMs = parseTimeout(opts.timeout);
+  parseHistoryMax(opts.historyMax);
   const kc = opts.kubeconfig !== undefined ? ['--kubeconfig', opts.kubeconfig] : [];
   const ns = opts.namespace !== undefined ? ['--namespace', opts.namespace] : [];
   return { release, opts, timeoutMs, helmGlobal: [...ns, ...kc], kubeGlobal: [...ns, ...kc] };
@@ -161,7 +176,10 @@ async function upgrade(ctx: Ctx, rel: Release, chart: string, sets: string[]): P
   // --reuse-values would also reuse the old chart's defaults, without `running`/`reset`).
   // --no-hooks: only running/reset change, never the layout, so the pre-upgrade migration hook
   // has nothing to do (and a Job next to a stopping pod would only slow the stop down).
-  const args = ['upgrade', rel.name, chart, ...kube(ctx, rel.namespace), '--reset-then-reuse-values', '--no-hooks', ...sets.flatMap((s) => ['--set', s])];
+  const args = [
+    'upgrade', rel.name, chart, ...kube(ctx, rel.namespace), '--reset-then-reuse-values', '--no-hooks',
+    '--history-max', String(parseHistoryMax(ctx.opts.historyMax)), ...sets.flatMap((s) => ['--set', s]),
+  ];
   await must('helm', args, `helm upgrade ${rel.name}`);
 }
 
@@ -312,7 +330,9 @@ export function registerOperationCommands(program: Command): void {
       .option('--wait', 'wait until done (see each command)')
       .option('--timeout <duration>', 'how long --wait waits, e.g. 90s, 10m, 1h', '10m');
   const upgrading = (c: Command) =>
-    common(c).option('--chart <chart>', "chart to upgrade with: a directory, a .tgz or a repository reference (default: the chart shipped with this CLI, when it is the release's version)");
+    common(c)
+      .option('--chart <chart>', "chart to upgrade with: a directory, a .tgz or a repository reference (default: the chart shipped with this CLI, when it is the release's version)")
+      .option('--history-max <n>', `release revisions helm keeps (each one a Secret with the whole chart; 0: no limit)`, String(DEFAULT_HISTORY_MAX));
 
   upgrading(program.command('stop').argument('<release>'))
     .description("stop a gitspace as Docker's stop does: no pod, the volume (HOME), Service, ConfigMaps and Secrets kept (running=false); --wait: until no pod is left")

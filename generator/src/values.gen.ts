@@ -64,6 +64,19 @@ export interface Gitspace {
     pullSecrets: string[];
   };
   /**
+   * Where the in-container scripts come from. They are not copied into each release: one ConfigMap per namespace, installed once by the companion chart charts/gitspace-scripts (helm install gitspace-scripts charts/gitspace-scripts -n NAMESPACE, or gitspace-chart install-shared -n NAMESPACE) and never owned by a gitspace's release, holds them for every gitspace of that chart version (docs/fleet.md).
+   */
+  scripts: {
+    /**
+     * Name of the shared scripts ConfigMap in the release's namespace. Empty: gitspace-scripts-<chart version>, the name charts/gitspace-scripts of the same version creates.
+     */
+    configMap: string;
+    /**
+     * On helm install/upgrade, look the ConfigMap up and fail, naming the command that installs it, when it is missing or holds another version of the scripts. helm template and GitOps tools (where lookup sees no cluster) skip the check and render the mount as it is.
+     */
+    check: boolean;
+  };
+  /**
    * The repository cloned into $HOME/{name}.
    */
   repo: {
@@ -407,6 +420,10 @@ export const gitspaceDefaults: Gitspace = {
     "tag": "0.1.0",
     "pullPolicy": "IfNotPresent",
     "pullSecrets": []
+  },
+  "scripts": {
+    "configMap": "",
+    "check": true
   },
   "repo": {
     "url": "",

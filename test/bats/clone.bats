@@ -233,3 +233,44 @@ url() { printf 'http://127.0.0.1:%s/%s\n' "$GIT_PORT" "$1"; }
     docker exec "$c" test -f /home/dev/plain/README
   done
 }
+
+# start_clone CTR [docker exec -e args...]: start.sh as vscode with the clone step on (the chart's
+# default, docs/start-path.md). IDE_TYPE windsurf with no authorized keys stops start.sh right after
+# the clone step, before any IDE: what ran before it is what these tests look at.
+start_clone() {
+  local c=$1
+  shift
+  docker exec -u vscode -e HOME=/home/vscode -e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e IDE_TYPE=windsurf \
+    -e GITSPACE_HOOKS_DIR=/nonexistent -e GITSPACE_CLONE_AT_START=true -e GITSPACE_CLONE_HOME=/home/vscode \
+    -e REPO_NAME=plain -e REPO_URL="$(url plain.git)" "$@" "$c" "$SCRIPTS/start.sh"
+}
+
+@test "start.sh: the clone step runs before the IDE setup, and a second start skips the clone" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" --user vscode --network host -v "$vol:/home/vscode" \
+    -v "$GS_DIR/creds:/gitspace/git-credentials:ro" -v "$GS_DIR/badcreds:/gitspace/bad-credentials:ro")
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
+  assert_contains "$output" "cloned into /home/vscode/plain"
+  assert_contains "$output" "user-setup done"
+  # then the IDE setup, which stops here for want of authorized keys
+  assert_contains "$output" "SSH_AUTHORIZED_KEYS_FILE"
+  refute_contains "$output" "$GIT_PASSWORD"
+  assert_eq "$(docker exec -u vscode "$c" cat /home/vscode/plain/README)" hello
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
+  assert_contains "$output" "repository already cloned at /home/vscode/plain: skipping clone"
+}
+
+@test "start.sh: a failed clone stops the start with the clone's error, before any IDE" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" --user vscode --network host -v "$vol:/home/vscode" \
+    -v "$GS_DIR/badcreds:/gitspace/bad-credentials:ro")
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/bad-credentials
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "authentication failed"
+  assert_contains "$output" "the clone step failed"
+  refute_contains "$output" "SSH_AUTHORIZED_KEYS_FILE"
+  run docker exec "$c" test -e /home/vscode/plain
+  [ "$status" -ne 0 ]
+}

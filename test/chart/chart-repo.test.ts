@@ -52,7 +52,10 @@ describe('chart repository', () => {
     expect(add.stderr).toBe('');
     expect(add.exitCode).toBe(0);
     const search = await helm(['search', 'repo', 'gitspace-local/gitspace', '--output', 'json'], repoEnv);
-    expect(JSON.parse(search.stdout)).toEqual([expect.objectContaining({ name: 'gitspace-local/gitspace', version: '0.1.0', app_version: '0.1.0' })]);
+    expect(JSON.parse(search.stdout)).toEqual([
+      expect.objectContaining({ name: 'gitspace-local/gitspace', version: '0.1.0', app_version: '0.1.0' }),
+      expect.objectContaining({ name: 'gitspace-local/gitspace-scripts', version: '0.1.0' }),
+    ]);
 
     const values = join(repoRoot, 'examples', 'team-frontend-values.yaml');
     const fromRepo = await render([values], { chart: 'gitspace-local/gitspace', extra: ['--version', '0.1.0'], env: repoEnv });

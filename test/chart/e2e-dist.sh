@@ -108,6 +108,7 @@ main() {
     kubectl create namespace "$NS" >/dev/null
     OWN_NS=1
   fi
+  shared_scripts_up "$NS"
 
   OUT=$WORK/charts
   VERSION=$(sed -n 's/^version: *//p' "$root/charts/gitspace/Chart.yaml")

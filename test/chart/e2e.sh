@@ -115,6 +115,7 @@ main() {
   step "chart e2e in namespace $NS"
   kubectl get --raw /readyz >/dev/null || die "no cluster answers (KUBECONFIG=$KUBECONFIG): bash test/cluster/cluster.sh up"
   kubectl create namespace "$NS" >/dev/null
+  shared_scripts_up "$NS"
 
   check "install (defaults, vs_code_web)" install web
   check "helm test (defaults)" helm_test web

@@ -134,6 +134,7 @@ main() {
   kubectl get --raw /readyz >/dev/null || die "no cluster answers (KUBECONFIG=$KUBECONFIG): bash test/cluster/cluster.sh up"
   bash "$root/test/cluster/cluster.sh" small-pv "$PV" 160Mi
   kubectl create namespace "$NS" >/dev/null
+  shared_scripts_up "$NS"
 
   check "install on a 160Mi volume (StorageClass local-small)" helm install "$REL" "$CHART" -n "$NS" --wait --timeout 5m \
     --set persistence.storageClass=local-small --set persistence.size=160Mi --set persistence.keepOnUninstall=false

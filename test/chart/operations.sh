@@ -77,7 +77,9 @@ stopped() {
   phase=$(k get pvc "$PVC" -o jsonpath='{.status.phase}')
   [[ "$phase" == Bound ]] || { echo "PVC phase: $phase"; return 1; }
   k get service "$DEPLOY" -o name || return 1
-  k get configmap "$DEPLOY-scripts" "$DEPLOY-env" "$DEPLOY-hooks" -o name
+  k get configmap "$DEPLOY-env" "$DEPLOY-hooks" -o name || return 1
+  # The scripts are the namespace's shared ConfigMap (docs/fleet.md), not the release's.
+  k get configmap "gitspace-scripts-$(sed -n 's/^version: *//p' "$root/charts/gitspace/Chart.yaml")" -o name
 }
 
 started() {
@@ -130,6 +132,7 @@ main() {
     kubectl create namespace "$NS" >/dev/null
     OWN_NS=1
   fi
+  shared_scripts_up "$NS"
   local t0=$SECONDS pod
 
   check "install $REL (postCreate/postStart counters, git identity from values)" install

@@ -90,6 +90,7 @@ main() {
   step "persisted paths on the cluster: namespace $NS"
   kubectl get --raw /readyz >/dev/null || die "no cluster answers (KUBECONFIG=$KUBECONFIG): bash test/cluster/cluster.sh up"
   kubectl create namespace "$NS" >/dev/null
+  shared_scripts_up "$NS"
   check "gitspace-chart values --image $IMAGE lists persistence.paths /go" values
   check "install: the pod is Ready" install
   check "/go is root:golang 2775 as in the image, the user in group golang" image_mode

@@ -89,10 +89,10 @@ describe.each(cases)('user model: $name', (c) => {
     expect(env.GITSPACE_USER).toBe(c.expect.remoteUser);
     expect(env.GITSPACE_REPO_PATH || null).toBe(c.expect.repoPath);
     expect(main.ports[0]).toEqual({ name: 'ide', containerPort: c.expect.idePort, protocol: 'TCP' });
-    // The clone step writes into the same place the IDE opens.
-    const clone = pod.initContainers.find((x: any) => x.name === 'clone');
-    expect(envOf(clone).HOME).toBe(c.expect.home);
-    expect(homeMounts(clone)).toEqual([c.expect.home]);
+    // The clone step (start.sh, in the gitspace container) writes into the same place the IDE opens.
+    expect(pod.initContainers.map((x: any) => x.name)).toEqual(['prepare']);
+    expect(env.GITSPACE_CLONE_AT_START).toBe('true');
+    expect(env.GITSPACE_CLONE_HOME).toBe(c.expect.home);
   });
 
   it('equals gitspace-chart docker-spec field by field', async () => {

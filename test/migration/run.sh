@@ -154,12 +154,10 @@ killed_migration() {
     --set persistence.keepOnUninstall=false --set persistence.size=1Gi --show-only templates/migration-hook.yaml |
     kubectl create --dry-run=client -o json -f - |
     jq --arg job "$job" --argjson env "$env" 'del(.metadata.annotations) |
-      if .kind == "ConfigMap" then .metadata.name = ($job + "-scripts")
-      else .metadata.name = $job | .metadata.labels["app.kubernetes.io/component"] = "migration-kill"
+      .metadata.name = $job | .metadata.labels["app.kubernetes.io/component"] = "migration-kill"
         | .spec.template.metadata.labels["app.kubernetes.io/component"] = "migration-kill"
         | .spec.template.spec.containers[0].env += $env
-        | .spec.template.spec.containers[0].command[2] = "\"$0\" \"$1\"; exit $?"
-        | .spec.template.spec.volumes |= map(if .configMap then .configMap.name = ($job + "-scripts") else . end) end' |
+        | .spec.template.spec.containers[0].command[2] = "\"$0\" \"$1\"; exit $?"' |
     k apply -f - >/dev/null
   local i state=""
   for ((i = 0; i < 150; i++)); do
@@ -175,7 +173,6 @@ killed_migration() {
   }
   k logs "job/$job"
   k delete job "$job" --wait=true >/dev/null
-  k delete configmap "$job-scripts" >/dev/null
 }
 
 kill_after_first_rename() {
@@ -220,6 +217,7 @@ main() {
   kubectl get --raw /readyz >/dev/null || die "no cluster answers (KUBECONFIG=$KUBECONFIG): bash test/cluster/cluster.sh up"
   bash "$root/test/cluster/cluster.sh" load-image "$IMAGE" >&2
   kubectl create namespace "$NS" >/dev/null
+  shared_scripts_up "$NS"
   # The home-layout release of the last part starts now, next to the first ones (saves a minute).
   helm install fresh "$CHART" -n "$NS" --set persistence.keepOnUninstall=false --set persistence.size=1Gi >/dev/null
 

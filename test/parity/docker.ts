@@ -273,6 +273,15 @@ class ReferenceGitspace implements Gitspace {
     await this.lifecycle('postStartCommand', this.plan.postStart);
   }
 
+  /** `docker restart` (bench/: against the kubelet's in-place restart), then the steps a start runs. */
+  async restartInPlace(): Promise<void> {
+    await this.docker(['restart', '-t', '10', this.plan.container]);
+    this.log = [];
+    await this.gitCredentials();
+    await this.ideRun();
+    await this.lifecycle('postStartCommand', this.plan.postStart);
+  }
+
   /** Reset: the container removed, the volume kept, a new container and every setup step again. */
   async recreate(): Promise<void> {
     await this.docker(['rm', '-f', this.plan.container]);

@@ -4,7 +4,7 @@
 // as the remote user), port access is `kubectl port-forward`, a restart is a
 // pod delete.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { helmYaml } from '../../generator/src/helm-yaml.ts';
 import { progress, run, waitFor, type RunResult } from './exec.ts';
@@ -33,6 +33,13 @@ interface PodJson {
     containers: { name: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
   };
   status: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** charts/gitspace-scripts in ns (release gitspace-scripts-<version>): the scripts every gitspace there mounts. */
+export async function installSharedScripts(ns: string): Promise<void> {
+  const chart = path.join(repoRoot, 'charts/gitspace-scripts');
+  const version = /^version:\s*(\S+)/m.exec(await readFile(path.join(chart, 'Chart.yaml'), 'utf8'))?.[1] ?? '';
+  await helm(['upgrade', '--install', `gitspace-scripts-${version.replaceAll('.', '-')}`, chart, '-n', ns, '--history-max', '2']);
 }
 
 /** A Secret from data given on stdin (never argv: the password is not in ps). */
@@ -84,6 +91,40 @@ export class KubernetesGitspace implements Gitspace {
     const old = this.pod;
     await kubectl(['delete', 'pod', '-n', this.ns, old, '--wait=false']);
     await this.waitPod(old);
+  }
+
+  /**
+   * The user's stop/start (bench/): `gitspace-chart stop --wait` (running=false, the Deployment at 0
+   * replicas, the volume kept), then `gitspace-chart start`; returns when the new pod is Ready.
+   */
+  async stopStart(): Promise<void> {
+    const cli = [path.join(repoRoot, 'bin/gitspace-chart.js')];
+    const common = [this.release, '-n', this.ns, '--chart', path.join(repoRoot, 'charts/gitspace')];
+    await run('node', [...cli, 'stop', ...common, '--wait'], { env: kubeEnv(), timeoutMs: 600_000 });
+    await run('node', [...cli, 'start', ...common], { env: kubeEnv(), timeoutMs: 600_000 });
+    await this.waitPod();
+  }
+
+  /**
+   * The gitspace container restarted in place by the kubelet, as `docker restart` restarts a
+   * container (bench/): its main process is told to stop (start.sh exits 0 on SIGTERM) and the
+   * kubelet starts it again in the same pod, with no init container. Returns when it is Ready.
+   * The kubelet backs off a second restart of the same container within 10 s: one per pod.
+   */
+  async restartInPlace(): Promise<void> {
+    const status = async () => {
+      const out = await kubectl(['get', 'pod', '-n', this.ns, this.pod, '-o', 'json']);
+      const p = JSON.parse(out.stdout) as { status: { containerStatuses?: { name: string; restartCount: number; ready: boolean }[] } };
+      const c = p.status.containerStatuses?.find((x) => x.name === MAIN_CONTAINER);
+      if (!c) throw new Error(`pod ${this.pod}: no status of container ${MAIN_CONTAINER}`);
+      return c;
+    };
+    const before = (await status()).restartCount;
+    await this.exec(['/bin/sh', '-c', 'kill -TERM 1']);
+    await waitFor(`container ${MAIN_CONTAINER} of ${this.pod} restarted and Ready`, 600_000, async () => {
+      const c = await status();
+      return c.restartCount > before && c.ready ? true : undefined;
+    }, 250);
   }
 
   async recreate(): Promise<void> {
@@ -220,6 +261,9 @@ export class KubernetesRuntime implements Runtime {
         input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [PARITY_LABEL]: 'true' } } }),
       });
       await kubectl(['apply', '-f', '-'], { input: secretManifest(ns, GIT_SECRET, { username: c.git.username, password: c.git.password }) });
+      // The shared scripts, once per namespace as a platform installs them (docs/fleet.md): here every
+      // case has its namespace, so the cold start includes this one helm install.
+      await installSharedScripts(ns);
       // Platform objects the values file cannot name (Docker has no Secrets): an overlay.
       const overlay: Record<string, unknown> = { repo: { credentials: { existingSecret: GIT_SECRET } } };
       if (c.sshPublicKey) {

@@ -63,6 +63,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
 
 for ns in "$NS_R" "$NS_B"; do
   kubectl create namespace "$ns" >/dev/null
+  shared_scripts_up "$ns"
   kubectl -n "$ns" create secret generic git-creds --from-literal=username=gituser --from-file=password="$WORK/git/password" >/dev/null
   kubectl -n "$ns" create secret generic ssh-keys --from-file=authorized_keys="$WORK/key.pub" >/dev/null
 done
@@ -247,15 +248,16 @@ tree_sums() {
   done
   return 1
 }
+# container_running NS REL IDX [initContainerStatuses|containerStatuses]
 container_running() {
-  local ns=$1 rel=$2 idx=$3 pod
+  local ns=$1 rel=$2 idx=$3 kind=${4:-initContainerStatuses} pod
   pod=$(pod_of "$ns" "$rel")
-  [[ -n $pod ]] && [[ -n $(kubectl -n "$ns" get "$pod" -o jsonpath="{.status.initContainerStatuses[$idx].state.running.startedAt}" 2>/dev/null) ]]
+  [[ -n $pod ]] && [[ -n $(kubectl -n "$ns" get "$pod" -o jsonpath="{.status.${kind}[$idx].state.running.startedAt}" 2>/dev/null) ]]
 }
 wait_running() {
   local _
   for _ in $(seq 1 200); do container_running "$@" && return 0; sleep 0.3; done
-  echo "init container $3 of $2 never ran"; return 1
+  echo "container $3 (${4:-initContainerStatuses}) of $2 never ran"; return 1
 }
 # kill_pod NS REL: SIGKILL 1 s after SIGTERM, then wait until it is gone. Not --force: that drops
 # the API object while the containers still hold the volume, and the cluster's PV recycler may
@@ -305,11 +307,12 @@ kill_during_clone() {
   helm install slow "$CHART" -n "$NS_B" --set persistence.keepOnUninstall=false --set persistence.size=1Gi \
     --set "repo.url=http://$GW:$SLOW_PORT/big.git" --set repo.credentials.existingSecret=git-creds \
     --set ide.type=vs_code --set ssh.authorizedKeysSecret=ssh-keys >/dev/null
-  wait_running "$NS_B" slow 1
+  # The clone is start.sh's first step in the gitspace container (docs/start-path.md).
+  wait_running "$NS_B" slow 0 containerStatuses
   local before after
-  before=$(write_tree "$NS_B" slow clone) || return 1
+  before=$(write_tree "$NS_B" slow gitspace) || return 1
   sleep 4
-  kubectl -n "$NS_B" exec "$(pod_of "$NS_B" slow)" -c clone -- sh -c 'ls "$HOME/.gitspace/tmp"; test ! -e "$HOME/big"' ||
+  kubectl -n "$NS_B" exec "$(pod_of "$NS_B" slow)" -c gitspace -- sh -c 'ls "$HOME/.gitspace/tmp"; test ! -e "$HOME/big"' ||
     { echo "the clone was not in progress when killed"; return 1; }
   kill_pod "$NS_B" slow
   ready "$NS_B" slow 300s || return 1

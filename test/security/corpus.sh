@@ -85,6 +85,7 @@ install() {
   if [[ -z $ns ]]; then
     ns=gs-sec-corpus-$$
     kubectl create namespace "$ns" >/dev/null
+    shared_scripts_up "$ns"
   fi
   printf '%s\n' "$yaml" >"$work/v.yaml"
   helm install bad charts/gitspace -n "$ns" -f "$work/v.yaml" --wait=false >"$work/out" 2>&1 || rc=$?

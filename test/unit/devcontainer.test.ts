@@ -69,12 +69,18 @@ describe('devcontainer.json is JSONC', () => {
     ['build', '{"build": {"dockerfile": "Dockerfile"}}'],
     ['dockerFile', '{"dockerFile": "Dockerfile"}'],
     ['dockerComposeFile', '{"dockerComposeFile": "compose.yml", "service": "app"}'],
-    ['features', '{"features": {"ghcr.io/devcontainers/features/node:1": {}}}'],
   ])('warns that "%s" needs a pre-built image, and says to set "image"', (field, text) => {
     const { warnings } = parseDevcontainerJson(text);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`${F}: "${field}" is not supported`);
     expect(warnings[0]).toContain('set "image"');
+  });
+
+  it('warns that "features" need a build and names the command that builds them', () => {
+    const { warnings } = parseDevcontainerJson('{"features": {"ghcr.io/devcontainers/features/node:1": {}}}');
+    expect(warnings).toEqual([
+      `${F}: "features" is not supported (features are installed by an image build): build them first: \`gitspace-chart build --repo-dir DIR --image BASE --tag REPO:TAG\` (or \`values --build\`), then pass --image REPO:TAG`,
+    ]);
   });
 
   it('empty features need no build: no warning', () => {

@@ -122,7 +122,9 @@ function expectOneLineError(r: { exitCode: number; stdout: string; stderr: strin
   expect(lines[0]).toMatch(contains);
 }
 
-const upgradeOf = (sets: string[]) => ['helm', 'upgrade', 'ws', bundledChart, '--namespace', 'dev', '--reset-then-reuse-values', '--no-hooks', ...sets.flatMap((s) => ['--set', s])];
+const upgradeOf = (sets: string[], historyMax = '3') => [
+  'helm', 'upgrade', 'ws', bundledChart, '--namespace', 'dev', '--reset-then-reuse-values', '--no-hooks', '--history-max', historyMax, ...sets.flatMap((s) => ['--set', s]),
+];
 
 describe('stop, start, reset', () => {
   it('stop: helm upgrade with running=false on the release\'s own values, looked up in its namespace', async () => {
@@ -132,6 +134,14 @@ describe('stop, start, reset', () => {
     expect(r.stdout).toBe('stopped ws in namespace dev: deployment/ws-gitspace scaled to 0, PVC ws-gitspace (HOME) kept\n');
     expect(calls()).toContainEqual(['helm', 'list', '--all', '--output', 'json', '--filter', '^ws$', '--namespace', 'dev']);
     expect(actions()).toEqual([upgradeOf(['running=false'])]);
+  });
+
+  it('--history-max: the revisions helm keeps (3 by default, helm\'s own is 10); not a number: one error, nothing changed', async () => {
+    const r = await cli(['stop', 'ws', '-n', 'dev', '--history-max', '0']);
+    expect(r.exitCode).toBe(0);
+    expect(actions()).toEqual([upgradeOf(['running=false'], '0')]);
+    expectOneLineError(await cli(['start', 'ws', '-n', 'dev', '--history-max', 'ten']), /--history-max: "ten" is not a whole number/);
+    expect(actions()).toEqual([upgradeOf(['running=false'], '0')]);
   });
 
   it('stop --wait: polls the gitspace pods (by the Deployment selector) until none is left', async () => {
@@ -159,7 +169,7 @@ describe('stop, start, reset', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^started ws in namespace dev: .*\nthe gitspace is Ready\n$/);
     expect(actions()).toEqual([
-      ['helm', 'upgrade', 'ws', bundledChart, '--namespace', 'dev', '--kubeconfig', kc, '--reset-then-reuse-values', '--no-hooks', '--set', 'running=true'],
+      ['helm', 'upgrade', 'ws', bundledChart, '--namespace', 'dev', '--kubeconfig', kc, '--reset-then-reuse-values', '--no-hooks', '--history-max', '3', '--set', 'running=true'],
       ['kubectl', 'rollout', 'status', 'deployment/ws-gitspace', '--timeout=90s', '--namespace', 'dev', '--kubeconfig', kc],
     ]);
     // The path reached helm as one argument and no shell ran it.

@@ -71,7 +71,8 @@ template as float64: int64 keeps 12345678 from printing as 1.2345678e+07. */}}
 {{- default (include "gitspace.fullname" .) .Values.persistence.existingClaim -}}
 {{- end -}}
 
-{{- define "gitspace.scriptsConfigMap" -}}{{ include "gitspace.fullname" . }}-scripts{{- end -}}
+{{- /* The shared scripts ConfigMap (charts/gitspace-scripts of the same version): not the release's. */ -}}
+{{- define "gitspace.scriptsConfigMap" -}}{{ .Values.scripts.configMap | default (printf "gitspace-scripts-%s" .Chart.Version) }}{{- end -}}
 {{- define "gitspace.envConfigMap" -}}{{ include "gitspace.fullname" . }}-env{{- end -}}
 {{- define "gitspace.hooksConfigMap" -}}{{ include "gitspace.fullname" . }}-hooks{{- end -}}
 
@@ -108,7 +109,8 @@ Where the main container mounts the volume and starts: HOME (layout home, as Doc
 
 {{/* "true" when the pre-upgrade migration hook is rendered (see docs/chart.md, Migration hook). */}}
 {{- define "gitspace.migrationHook" -}}
-{{- if and .Values.compat.migrateOnUpgrade (eq .Values.compat.layout "home") (ne .Values.persistence.accessMode "ReadWriteOncePod") (not .Values.rescue) -}}true{{- end -}}
+{{- /* A stopped gitspace has no old pod to migrate beside: prepare migrates when it starts. */ -}}
+{{- if and .Values.running .Values.compat.migrateOnUpgrade (eq .Values.compat.layout "home") (ne .Values.persistence.accessMode "ReadWriteOncePod") (not .Values.rescue) -}}true{{- end -}}
 {{- end -}}
 
 {{/* Service/container ports: the IDE port, then forwardPorts (same numbers, IDE port not repeated). */}}
@@ -265,27 +267,46 @@ object -> one 00-{key} file per entry (the devcontainer object form runs its ent
 {{- trimPrefix "files/scripts/" . | replace "/" "__" -}}
 {{- end -}}
 
-{{/* The scripts as ConfigMap data (shared by the release's and the migration hook's ConfigMap). */}}
-{{- define "gitspace.scriptsData" -}}
-{{- $data := dict -}}
-{{- range $path, $content := .Files.Glob "files/scripts/**" -}}
-{{- $_ := set $data (include "gitspace.scriptKey" $path) (toString $content) -}}
-{{- end -}}
-{{- toYaml $data -}}
-{{- end -}}
-
-{{/* The scripts volume; the ConfigMap name is passed as "name" in a dict with "ctx". */}}
+{{/* The scripts volume: the shared ConfigMap, its flat keys mapped back to the tree (_scripts.gen.tpl). */}}
 {{- define "gitspace.scriptsVolume" -}}
-{{- $ctx := .ctx -}}
 - name: scripts
   configMap:
-    name: {{ .name }}
+    name: {{ include "gitspace.scriptsConfigMap" . }}
     defaultMode: 0555
     items:
-      {{- range $path, $_ := $ctx.Files.Glob "files/scripts/**" }}
+      {{- range $path := splitList "\n" (include "gitspace.scriptPaths" .) }}
       - key: {{ include "gitspace.scriptKey" $path }}
-        path: {{ trimPrefix "files/scripts/" $path }}
+        path: {{ $path }}
       {{- end }}
+{{- end -}}
+
+{{/*
+The shared scripts are there, of this chart's version, with every file: checked on helm
+install/upgrade. lookup returns nothing under helm template, --dry-run without a cluster and GitOps
+tools: there the list of ConfigMaps is empty too, so the check is skipped and the mount renders as
+it is (the shared chart is then deployed beside the gitspaces, e.g. by the same GitOps app).
+*/}}
+{{- define "gitspace.scriptsCheck" -}}
+{{- if .Values.scripts.check -}}
+{{- $name := include "gitspace.scriptsConfigMap" . -}}
+{{- $cm := lookup "v1" "ConfigMap" .Release.Namespace $name -}}
+{{- $install := printf "install the shared scripts once in this namespace: helm install gitspace-scripts-%s <chart gitspace-scripts, version %s> -n %s (from a checkout: charts/gitspace-scripts; or: gitspace-chart install-shared -n %s); or set scripts.check=false if they come another way" (.Chart.Version | replace "." "-") .Chart.Version .Release.Namespace .Release.Namespace -}}
+{{- if not $cm -}}
+{{- if lookup "v1" "ConfigMap" .Release.Namespace "" -}}
+{{- fail (printf "scripts.configMap: ConfigMap %q (the gitspace's in-container scripts) is not in namespace %s; %s" $name .Release.Namespace $install) -}}
+{{- end -}}
+{{- else -}}
+{{- $version := get ($cm.metadata.labels | default dict) "app.kubernetes.io/version" -}}
+{{- if ne $version .Chart.Version -}}
+{{- fail (printf "scripts.configMap: ConfigMap %q holds the scripts of version %q, this chart needs %q; %s" $name $version .Chart.Version $install) -}}
+{{- end -}}
+{{- range $path := splitList "\n" (include "gitspace.scriptPaths" .) -}}
+{{- if not (hasKey ($cm.data | default dict) (include "gitspace.scriptKey" $path)) -}}
+{{- fail (printf "scripts.configMap: ConfigMap %q has no %s (key %s); %s" $name $path (include "gitspace.scriptKey" $path) $install) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -403,4 +424,40 @@ capabilities:
   drop: ["ALL"]
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+{{/*
+"true" when the clone step runs in the gitspace container (start.sh, before the IDE) instead of its
+own init container: always, except when a repo Secret must stay out of the gitspace container
+(repo.credentials.inGitspace false). docs/start-path.md has the reasoning.
+*/}}
+{{- define "gitspace.cloneAtStart" -}}
+{{- if not (and .Values.repo.credentials.existingSecret (not .Values.repo.credentials.inGitspace)) -}}true{{- end -}}
+{{- end -}}
+
+{{/* What the clone step reads (gitspace-init.sh user-setup), in the clone init container or the gitspace container. */}}
+{{- define "gitspace.cloneEnv" -}}
+- name: REPO_URL
+  value: {{ .Values.repo.url | quote }}
+- name: REPO_BRANCH
+  value: {{ .Values.repo.branch | quote }}
+{{- if .Values.repo.credentials.existingSecret }}
+- name: GIT_CREDENTIALS_DIR
+  value: {{ include "gitspace.credentialsDir" . | quote }}
+{{- end }}
+- name: GIT_USER_NAME
+  value: {{ .Values.git.userName | quote }}
+- name: GIT_USER_EMAIL
+  value: {{ .Values.git.userEmail | quote }}
+- name: GITSPACE_EXPECT_REMOTE_USER
+  value: {{ .Values.user.remoteUser | quote }}
+# The devcontainer.json fields the user was resolved from: the clone step compares, never resolves.
+- name: GITSPACE_CHECK_DEVCONTAINER_USER
+  value: {{ .Values.user.devcontainerJson.check | quote }}
+- name: GITSPACE_DEVCONTAINER_REMOTE_USER
+  value: {{ .Values.user.devcontainerJson.remoteUser | quote }}
+- name: GITSPACE_DEVCONTAINER_CONTAINER_USER
+  value: {{ .Values.user.devcontainerJson.containerUser | quote }}
+- name: GITSPACE_IMAGE
+  value: {{ include "gitspace.image" . | quote }}
 {{- end -}}

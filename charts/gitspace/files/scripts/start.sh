@@ -70,6 +70,23 @@ on_signal() {
   exit 0
 }
 
+# clone_step: the clone, git identity, safe.directory and devcontainer.json
+# checks (gitspace-init.sh user-setup) before the IDE, as Docker Gitspace
+# clones by exec in the running container. Set by the chart unless the clone
+# keeps its own init container (repo.credentials.inGitspace false). HOME is
+# the volume's mount (/workspaces in layout legacy), as the init container
+# had it. A repeat start costs a few git config reads: the clone is skipped.
+# Its variables are not passed on to the IDE: terminals see what they saw
+# when an init container cloned.
+clone_step() {
+  [ "${GITSPACE_CLONE_AT_START:-false}" = true ] || return 0
+  HOME=${GITSPACE_CLONE_HOME:-$HOME} "$_gs_dir/gitspace-init.sh" user-setup ||
+    die "the clone step failed (its error is above): the gitspace does not start without its repository; the container is restarted and tries again"
+  unset GITSPACE_CLONE_AT_START GITSPACE_CLONE_HOME REPO_URL REPO_BRANCH GIT_CREDENTIALS_DIR \
+    GIT_USER_NAME GIT_USER_EMAIL GITSPACE_EXPECT_REMOTE_USER GITSPACE_CHECK_DEVCONTAINER_USER \
+    GITSPACE_DEVCONTAINER_REMOTE_USER GITSPACE_DEVCONTAINER_CONTAINER_USER GITSPACE_IMAGE
+}
+
 # start_ide REPO_DIR: set up and start the IDE for IDE_TYPE.
 start_ide() {
   local repo=$1
@@ -115,6 +132,7 @@ main() {
   # A full or read-only HOME: the start's own writes go to the run dir.
   volume_space_setup "$HOME"
   mkdir -p "$(gitspace_log_dir)"
+  clone_step
   local repo=$HOME
   if [ -n "${REPO_NAME:-}" ]; then
     validate_repo_name "$REPO_NAME"
