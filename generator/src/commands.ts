@@ -236,8 +236,27 @@ export function registerModelCommands(program: Command): void {
       warnings.push(`image ${q(s.devcontainer.image)} from ${devcontainerFile} was not inspected (its USER and devcontainer.metadata label were not read): pass --image ${s.devcontainer.image} once it is a local image`);
     }
 
+    // persistence.paths: the image's user-writable folders outside HOME (docs/persistence.md).
+    let persistNote: string[] = [];
+    let persistPaths: string[] | undefined;
+    if (image && s.db) {
+      const { findWritableDirs, userGids } = await import('./persist.ts');
+      // An image without find (a distroless one) still gets its values: the folders are listed by hand then.
+      const f = await findWritableDirs(image.ref, r.model.uid, userGids(r.model.remoteUser, r.model.gid, s.db.groups), r.model.home).catch((e: unknown) => {
+        if (!(e instanceof UserError)) throw e;
+        warnings.push(e.message);
+        return { paths: [], notPersisted: [] };
+      });
+      persistPaths = f.paths;
+      persistNote = f.notPersisted.map((n) => `#   ${n.path}: ${n.why}`);
+      if (persistNote.length) persistNote.unshift('# Writable by the user but not persisted (persistence.paths):');
+    } else {
+      warnings.push('persistence.paths not detected (no --image to look into): list the folders outside HOME the user writes (e.g. /go) by hand');
+    }
+
     const values: ValuesFile = {
       repo: { url: opts.repoUrl, ...(opts.branch ? { branch: opts.branch } : {}) },
+      ...(persistPaths?.length ? { persistence: { paths: persistPaths } } : {}),
       ...(imageOut ? { image: imageOut } : {}),
       ...(opts.ide ? { ide: { type: opts.ide } } : {}),
       user: {
@@ -264,6 +283,7 @@ export function registerModelCommands(program: Command): void {
       '# gitspace-chart values: resolved like Docker Gitspace (see docs/user-model.md).',
       `# remoteUser ${r.model.remoteUser} (uid ${r.model.uid}, gid ${r.model.gid}), HOME ${r.model.home}; containerUser ${r.model.containerUser}.`,
       ...(created.length ? [`# Not in the image, created at start: ${[...new Set(created)].join(', ')}.`] : []),
+      ...persistNote,
       '# once per namespace, the scripts every gitspace there mounts: gitspace-chart install-shared -n NAMESPACE',
       `# helm install ${opts.release ?? 'RELEASE'} charts/gitspace -f ${opts.output ?? 'THIS_FILE'}`,
     ];

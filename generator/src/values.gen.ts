@@ -247,6 +247,16 @@ export interface Gitspace {
      */
     seedHome: boolean;
     /**
+     * Folders outside HOME the remote user writes (Go's /go, npm's global prefix, ...): each is kept on the volume (.gitspace/persist/PATH), seeded from the image at first start like HOME, so what the user installs there survives stop/start as on Docker. `gitspace-chart values --image` lists those of the image; add or remove entries freely (docs/persistence.md).
+     *
+     * @maxItems 32
+     */
+    paths: string[];
+    /**
+     * At the first start with another image: replace what the old image put in HOME and the persisted paths and the user did not change, keep what the user changed (the new image's version beside it, in .gitspace/upgrades/DATE/, listed in .gitspace/upgrade-report), never touch what the user added. false keeps the old image's files, as Docker Gitspace does (docs/persistence.md).
+     */
+    refreshOnUpgrade: boolean;
+    /**
      * Extra PVC annotations.
      */
     annotations: {
@@ -542,6 +552,8 @@ export const gitspaceDefaults: Gitspace = {
     "existingClaim": "",
     "keepOnUninstall": true,
     "seedHome": true,
+    "paths": [],
+    "refreshOnUpgrade": true,
     "annotations": {}
   },
   "compat": {

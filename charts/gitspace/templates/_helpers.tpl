@@ -213,6 +213,15 @@ seccompProfile:
   value: {{ include "gitspace.volumeDir" . | quote }}
 - name: GITSPACE_SEED_HOME
   value: {{ .Values.persistence.seedHome | quote }}
+- name: GITSPACE_IMAGE
+  value: {{ include "gitspace.image" . | quote }}
+- name: GITSPACE_REFRESH_ON_UPGRADE
+  value: {{ .Values.persistence.refreshOnUpgrade | quote }}
+{{- with .Values.persistence.paths }}
+# persistence.paths, one a line: seeded into the volume's .gitspace/persist once each.
+- name: GITSPACE_PERSIST_PATHS
+  value: {{ join "\n" . | quote }}
+{{- end }}
 - name: REPO_NAME
   value: {{ include "gitspace.model.repoName" . | quote }}
 {{- end -}}
@@ -341,6 +350,18 @@ deployment.yaml, so `helm template`/`install` stop before anything is created.
 {{- end -}}
 {{- if and (eq $proto "ssh") (not $v.ssh.authorizedKeysSecret) -}}
 {{- fail (printf "ssh.authorizedKeysSecret: ide.type %s is reached over SSH with public keys only; create a Secret with key authorized_keys and set ssh.authorizedKeysSecret to its name" $v.ide.type) -}}
+{{- end -}}
+{{- $home := include "gitspace.model.home" . -}}
+{{- $paths := $v.persistence.paths -}}
+{{- range $p := $paths -}}
+{{- if or (eq $p $home) (hasPrefix (printf "%s/" $home) $p) (hasPrefix (printf "%s/" $p) $home) -}}
+{{- fail (printf "persistence.paths: %q overlaps HOME (%s), which the volume already holds; remove it" $p $home) -}}
+{{- end -}}
+{{- range $o := $paths -}}
+{{- if hasPrefix (printf "%s/" $o) $p -}}
+{{- fail (printf "persistence.paths: %q is inside %q, which is already persisted; keep only %q" $p $o $o) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if and (eq $v.security.mode "restricted") (eq (int $v.user.uid) 0) -}}
 {{- fail "user.uid: 0 (root) cannot run under security.mode restricted (Pod Security restricted requires runAsNonRoot); use a non-root remote user or security.mode standard" -}}

@@ -12,7 +12,9 @@ jetbrains/init-jetbrains.sh
 lib.sh
 lifecycle.sh
 migrate-to-home.sh
+persist-paths.sh
 profile.d/gitspace-volume.sh
+refresh.sh
 seed-home.sh
 ssh/sshd.sh
 start.sh

@@ -25,6 +25,10 @@ source "$_gs_dir/clone-repository.sh"
 source "$_gs_dir/detect-devcontainer-user.sh"
 # shellcheck source=volume-space.sh
 source "$_gs_dir/volume-space.sh"
+# shellcheck source=persist-paths.sh
+source "$_gs_dir/persist-paths.sh"
+# shellcheck source=refresh.sh
+source "$_gs_dir/refresh.sh"
 
 LAYOUT_VERSION=1
 
@@ -49,7 +53,8 @@ user_env_validate() {
 # fix_ownership DIR UID GID: make everything under DIR owned by UID:GID, but
 # only what is wrong, and only when the volume's recorded owner differs from
 # UID:GID (first start, or the uid changed): a restart with the same user
-# costs one stat, not a walk of HOME. lost+found stays root's.
+# costs one stat, not a walk of HOME. lost+found stays root's, and the
+# persisted paths (.gitspace/persist) keep the image's owners, as on Docker.
 fix_ownership() {
   local dir=$1 uid=$2 gid=$3 marker
   marker="$(gitspace_state_dir "$dir")/owner"
@@ -59,10 +64,10 @@ fix_ownership() {
     return 0
   fi
   local n
-  n=$(find "$dir" -xdev -path "$dir/lost+found" -prune -o \( \! -user "$uid" -o \! -group "$gid" \) -print | wc -l)
+  n=$(find "$dir" -xdev \( -path "$dir/lost+found" -o -path "$dir/.gitspace/persist" \) -prune -o \( \! -user "$uid" -o \! -group "$gid" \) -print | wc -l)
   if [ "$n" -gt 0 ]; then
     log_info "re-owning $n entries under $(q "$dir") to $uid:$gid (only those not already $uid:$gid)"
-    find "$dir" -xdev -path "$dir/lost+found" -prune -o \( \! -user "$uid" -o \! -group "$gid" \) -exec chown -h "$uid:$gid" {} + ||
+    find "$dir" -xdev \( -path "$dir/lost+found" -o -path "$dir/.gitspace/persist" \) -prune -o \( \! -user "$uid" -o \! -group "$gid" \) -exec chown -h "$uid:$gid" {} + ||
       die "chown under $(q "$dir") failed"
   fi
   mkdir -p "$(dirname "$marker")"
@@ -139,6 +144,10 @@ cmd_prepare() {
   else
     log_info "GITSPACE_SEED_HOME=false: not seeding (Docker volume-nocopy)"
   fi
+  # persistence.paths: from the image into the volume's .gitspace/persist, once per path.
+  defer_if_full "persisted paths" "$vol" persist_seed_env "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
+  # Another image than the volume last ran: refresh what the image put there (refresh.sh); else one read.
+  defer_if_full "image refresh" "$vol" refresh_run "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
   if $root; then
     # On a full volume only the marker can fail: the next start walks again.
     defer_if_full "fix ownership" "$vol" fix_ownership "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
