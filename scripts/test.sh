@@ -91,6 +91,10 @@ stage_e2e() {
   bash test/chart/e2e.sh
   # A gitspace on a full volume restarts to a working IDE (its own small PV and namespace).
   bash test/chart/full-volume.sh
+  # persistence.paths on the language image: /go kept over a pod delete, stop/start and reset.
+  bash images/build.sh devbase
+  bash test/cluster/cluster.sh load-image gitspace-chart/test-lang:0.1.0
+  bash test/chart/persist.sh
 }
 # Every writing step of a start on a full, then read-only, small volume of the cluster (its own
 # PV, namespace and git server); brings up what it needs when run alone (all cached).

@@ -113,6 +113,7 @@ export const DOCS = {
   homeEntries: deviation('home-entries-the-gitspace-adds'),
   sudo: deviation('sudo-only-with-securitysudo'),
   label: deviation('the-image-labels-lifecycle-commands-and-containerenv-are-used'),
+  persistReset: deviation('persisted-paths-survive-a-reset'),
 } as const;
 
 const RUNTIMES: RuntimeName[] = ['docker', 'kubernetes'];
@@ -740,10 +741,12 @@ export const CHECKS: Check[] = [
     async run(ctx, phase) {
       const label = PHASE_LABEL[phase];
       const rows: Observation[] = [];
+      // What `gitspace-chart values --image` listed in persistence.paths (the same values file on both runtimes).
+      const persisted = new Set(ctx.values.persistence?.paths ?? []);
       if (phase === 'fresh' && ctx.probeWritable) {
-        // TODO(issue 18): also compare with the directories the generator finds (persistence.paths detection).
         const found = (await sh(ctx, WRITABLE_PROBE)).split('\n').filter(Boolean).sort();
         rows.push(obs('outside HOME: directories the user can write (top-most, probe of the filesystem)', found.join(' ') || 'none', ctx.writablePaths.join(' ') || 'none'));
+        rows.push(obs('outside HOME: directories the generator lists in persistence.paths', [...persisted].sort().join(' ') || 'none', ctx.writablePaths.join(' ') || 'none'));
       }
       for (const dir of ctx.writablePaths) {
         if (phase === 'fresh') {
@@ -754,15 +757,13 @@ export const CHECKS: Check[] = [
           continue;
         }
         const got = await sh(ctx, 'grep -qxF "$2" "$1/parity-outside-home-$(id -u)" 2>/dev/null && echo kept || echo lost', [dir, TOKEN]);
-        rows.push(
-          obs(
-            `persistence outside HOME: a file written by the user in ${dir} (${label})`,
-            got,
-            // Docker keeps the container's writable layer over a stop/start; every pod is a new container.
-            phase === 'after-restart' ? { docker: 'kept', kubernetes: 'lost' } : 'lost',
-            DOCS.outsideHome,
-          ),
-        );
+        // Docker keeps the container's writable layer over a stop/start and loses it at a reset; a
+        // pod keeps only what is on the volume: the persisted paths, over a stop/start and a reset.
+        const want: Record<RuntimeName, string> = persisted.has(dir)
+          ? { docker: phase === 'after-restart' ? 'kept' : 'lost', kubernetes: 'kept' }
+          : { docker: phase === 'after-restart' ? 'kept' : 'lost', kubernetes: 'lost' };
+        const doc = persisted.has(dir) ? DOCS.persistReset : DOCS.outsideHome;
+        rows.push(obs(`persistence outside HOME: a file written by the user in ${dir} (${label})`, got, want.docker === want.kubernetes ? want.docker : want, doc));
       }
       return rows;
     },
