@@ -2,31 +2,19 @@
 // argument vectors, the waves, the stop on failure, the progress printed); the shared scripts chart
 // against the gitspace chart (same version, every script the volume maps); the slim package
 // renders what the source chart renders. The real run: npm run bench -- fleet (--smoke in CI).
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
-import { cliPath, repoRoot, tempDir, toolEnv } from './helpers.ts';
+import { cliPath, fakeTool, repoRoot, tempDir, toolEnv } from './helpers.ts';
 
 const root = tempDir('gitspace-fleet-');
 const bin = join(root, 'bin');
 const state = join(root, 'state');
 mkdirSync(bin);
 
-const fake = (tool: string, body: string) => {
-  const p = join(bin, tool);
-  writeFileSync(
-    p,
-    `#!/bin/bash
-set -u
-(IFS=$'\\x1f'; printf '%s\\n' "${tool}"$'\\x1f'"$*") >>"$FAKE_STATE/calls"
-answer() { if [ -f "$FAKE_STATE/$1" ]; then printf '%s' "$(<"$FAKE_STATE/$1")"; echo; fi; }
-${body}
-`,
-  );
-  chmodSync(p, 0o755);
-};
+const fake = (tool: string, body: string) => fakeTool(bin, tool, body);
 // upgrade REL: fails when $FAKE_STATE/fail-REL exists; prints the release JSON with running from running-REL.
 fake(
   'helm',

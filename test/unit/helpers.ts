@@ -1,6 +1,6 @@
 // Shared by the unit tests: temp dirs, the CLI run as a user runs it, and the
 // cached helm that scripts/lib.sh puts on PATH.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
@@ -45,4 +45,23 @@ export function copyOfRepo(): string {
   }
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
   return dir;
+}
+
+/**
+ * A stand-in for a command line tool in dir/bin: each call is logged to $FAKE_STATE/calls as its
+ * arguments separated by US (0x1f), one call per line; `answer NAME` prints $FAKE_STATE/NAME
+ * (nothing when missing). Bash builtins only, so PATH can hold nothing but the fakes.
+ */
+export function fakeTool(bin: string, tool: string, body: string): void {
+  const p = join(bin, tool);
+  writeFileSync(
+    p,
+    `#!/bin/bash
+set -u
+(IFS=$'\\x1f'; printf '%s\\n' "${tool}"$'\\x1f'"$*") >>"$FAKE_STATE/calls"
+answer() { if [ -f "$FAKE_STATE/$1" ]; then printf '%s' "$(<"$FAKE_STATE/$1")"; echo; fi; }
+${body}
+`,
+  );
+  chmodSync(p, 0o755);
 }

@@ -1,13 +1,13 @@
 // gitspace-chart stop|start|reset|delete against a fake helm and kubectl on PATH: the argument
 // vectors they get, what is printed, and the one-line errors. The real thing on a cluster:
 // test/chart/operations.sh.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { bundledChart, nextGeneration } from '../../generator/src/operations.ts';
-import { cliPath, repoRoot, tempDir } from './helpers.ts';
+import { cliPath, fakeTool, repoRoot, tempDir } from './helpers.ts';
 
 const root = tempDir('gitspace-ops-');
 const bin = join(root, 'bin');
@@ -15,22 +15,8 @@ const state = join(root, 'state');
 mkdirSync(bin);
 mkdirSync(join(root, 'helm-only'));
 
-// Each call is logged as its arguments separated by US (0x1f), one call per line; the answers
-// come from files in $FAKE_STATE (missing file: empty output). Bash builtins only, so PATH can
-// hold nothing but the fakes (the machine's own kubectl is in /usr/bin).
-const fake = (tool: string, body: string) => {
-  const p = join(bin, tool);
-  writeFileSync(
-    p,
-    `#!/bin/bash
-set -u
-(IFS=$'\\x1f'; printf '%s\\n' "${tool}"$'\\x1f'"$*") >>"$FAKE_STATE/calls"
-answer() { if [ -f "$FAKE_STATE/$1" ]; then printf '%s' "$(<"$FAKE_STATE/$1")"; echo; fi; }
-${body}
-`,
-  );
-  chmodSync(p, 0o755);
-};
+// PATH holds nothing but the fakes (the machine's own kubectl is in /usr/bin).
+const fake = (tool: string, body: string) => fakeTool(bin, tool, body);
 fake(
   'helm',
   `case "$1 \${2:-}" in
