@@ -263,3 +263,28 @@ aside() { xroot "$1" sh -c "ls -d $V/.gitspace/upgrades/*/" | sed 's:/$::'; }
   assert_eq "$(xroot "$c" ls -A /outside)" ""
   assert_eq "$(xroot "$c" readlink $V/.config/app)" /outside
 }
+
+@test "a full volume at the upgrade: the refresh waits, naming the step and the free space, nothing of the user's changed; freed, the next start refreshes" {
+  local c before
+  c=$(ctr_start "$IMG_LANG" --tmpfs "$V:size=16m")
+  image_v1 "$c"
+  prep "$c" test/img:v1 >/dev/null 2>&1
+  user_edits "$c"
+  image_v2 "$c"
+  before=$(user_files "$c")
+  # shellcheck disable=SC2016 # expanded by the container's sh
+  xroot "$c" sh -c 'fallocate -l "$(stat -f -c "%a * %S" "$1" | xargs expr)" "$1/filler"' sh "$V"
+  run prep "$c" test/img:v2
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "image refresh: not done: the volume is full (0 bytes free at $V)"
+  refute_contains "$output" "ERROR: step '"
+  assert_eq "$(xroot "$c" cat "$V/img.txt")" "img v1" "a file the image changed, before space is freed"
+  assert_eq "$(user_files "$c")" "$before" "the user's files after the refresh waited"
+  xroot "$c" rm "$V/filler"
+  run prep "$c" test/img:v2
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "image test/img:v1 -> test/img:v2: refreshing"
+  assert_eq "$(xroot "$c" cat "$V/img.txt")" "img v2" "a file the image changed, after space is freed"
+  assert_eq "$(xroot "$c" cat "$(aside "$c")/home/both.txt")" "both v2" "the image's version of a file both changed, beside"
+  assert_eq "$(user_files "$c")" "$before" "the user's files after the refresh"
+}
