@@ -271,6 +271,7 @@ main() {
   git_server || die "the git server did not start"
   bash "$root/test/cluster/cluster.sh" small-pv "$PV" 16Mi
   kubectl create namespace "$NS" >/dev/null
+  shared_scripts_up "$NS"
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
   k create secret generic ssh-keys --from-file=authorized_keys="$WORK/key.pub" >/dev/null
   # postCreateCommand: counts its runs; its first run fills HOME, so its marker cannot be written.
