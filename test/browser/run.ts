@@ -20,7 +20,7 @@ import YAML from 'yaml';
 import { DockerRuntime } from '../parity/docker.ts';
 import { progress, run, waitFor } from '../parity/exec.ts';
 import { createRepo, interfaceAddress, startGitServer } from '../parity/gitserver.ts';
-import { KubernetesGitspace, kubeEnv, kubectl } from '../parity/kubernetes.ts';
+import { KubernetesGitspace, installSharedScripts, kubeEnv, kubectl } from '../parity/kubernetes.ts';
 import type { CaseInput, RuntimeName } from '../parity/runtime.ts';
 import { loadValues, repoRoot } from '../parity/values.ts';
 import { CHROMIUM, launch, TERMINAL_COMMAND, visitIde, type IdeVisit } from './ide.ts';
@@ -167,6 +167,8 @@ async function startKubernetes(c: CaseInput, work: string, keep: boolean, cleanu
   await gs.delete(); // an interrupted run's leftovers
   if (!keep) cleanups.push(() => gs.delete());
   await kubectl(['create', 'namespace', NAMESPACE]);
+  // The scripts every gitspace mounts, once per namespace as a platform installs them (docs/fleet.md).
+  await installSharedScripts(NAMESPACE);
   // The git password on stdin, never in argv.
   await kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git', namespace: NAMESPACE }, type: 'Opaque', stringData: { username: c.git.username, password: c.git.password } }),

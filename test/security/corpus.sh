@@ -24,7 +24,7 @@ S=/usr/local/gitspace/scripts
 
 work=$(mktemp -d)
 ctr=''
-ns=''
+ns='' baseline=''
 cleanup() {
   [[ -z $ctr ]] || docker rm -f "$ctr" >/dev/null 2>&1 || true
   [[ -z $ns ]] || kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
@@ -76,6 +76,11 @@ values() {
   fi
 }
 
+# _objects: the namespace's objects an install could leave, sorted.
+_objects() {
+  kubectl get deploy,pod,pvc,svc,configmap,secret,job -n "$ns" -o name 2>/dev/null | grep -v 'configmap/kube-root-ca.crt' | sort || true
+}
+
 # install NAME REGEX YAML: a real `helm install` must fail and leave nothing in the namespace.
 install() {
   local name="install: $1" re=$2 yaml=$3 rc=0 left
@@ -86,10 +91,12 @@ install() {
     ns=gs-sec-corpus-$$
     kubectl create namespace "$ns" >/dev/null
     shared_scripts_up "$ns"
+    # What the namespace holds before any case (the shared scripts and their release): not "created".
+    baseline=$(_objects)
   fi
   printf '%s\n' "$yaml" >"$work/v.yaml"
   helm install bad charts/gitspace -n "$ns" -f "$work/v.yaml" --wait=false >"$work/out" 2>&1 || rc=$?
-  left=$(kubectl get deploy,pod,pvc,svc,configmap,secret,job -n "$ns" -o name 2>/dev/null | grep -v 'configmap/kube-root-ca.crt' || true)
+  left=$(comm -13 <(printf '%s\n' "$baseline") <(_objects))
   helm uninstall bad -n "$ns" >/dev/null 2>&1 || true
   _judge "$name" "$rc" "$work/out" "$re" "${left:+created: $(echo "$left" | tr '\n' ' ')}"
 }
