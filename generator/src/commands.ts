@@ -242,7 +242,10 @@ export function registerModelCommands(program: Command): void {
     if (image && s.db) {
       const { findWritableDirs, userGids } = await import('./persist.ts');
       // An image without find (a distroless one) still gets its values: the folders are listed by hand then.
-      const f = await findWritableDirs(image.ref, r.model.uid, userGids(r.model.remoteUser, r.model.gid, s.db.groups), r.model.home).catch((e: unknown) => {
+      const f = await findWritableDirs(image.ref, r.model.uid, userGids(r.model.remoteUser, r.model.gid, s.db.groups), r.model.home,
+        // Other users' folders under /home only: system users' homes are /, /usr/sbin, /var/... (not theirs alone).
+        s.db.passwd.filter((u) => u.name !== r.model.remoteUser && u.home.startsWith('/home/')).map((u) => ({ user: u.name, home: u.home })),
+      ).catch((e: unknown) => {
         if (!(e instanceof UserError)) throw e;
         warnings.push(e.message);
         return { paths: [], notPersisted: [] };

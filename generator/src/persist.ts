@@ -25,8 +25,13 @@ export function userGids(user: string, gid: number, groups: GroupEntry[]): numbe
   return [...new Set([gid, ...groups.filter((g) => g.members.includes(user)).map((g) => g.gid)])].sort((a, b) => a - b);
 }
 
-/** find's lines (one folder each) → what to persist and what not, and why. Top-most folders only. */
-export function classifyWritableDirs(lines: string[], home: string): PersistFindings {
+/**
+ * find's lines (one folder each) → what to persist and what not, and why. Top-most folders only.
+ * otherHomes: HOME folders of the image's other users (its passwd), e.g. /home/ubuntu when the
+ * remote user took uid 1000 from `ubuntu`: the user can write them, but they are another user's
+ * HOME, not a tool folder the image made writable, so they stay in the image as on a new container.
+ */
+export function classifyWritableDirs(lines: string[], home: string, otherHomes: Array<{ user: string; home: string }> = []): PersistFindings {
   const found = [...new Set(lines.map((l) => l.replace(/\/+$/, '')).filter((l) => l.startsWith('/')))].sort();
   const top = found.filter((p) => !found.some((o) => o !== p && under(p, o)));
   const out: PersistFindings = { paths: [], notPersisted: [] };
@@ -35,6 +40,10 @@ export function classifyWritableDirs(lines: string[], home: string): PersistFind
     if (p === '/' || p === '') out.notPersisted.push({ path: '/', why: 'the whole filesystem is the user\'s: list folders by hand' });
     else if (under(p, home) || under(home, p)) continue; // HOME is the volume itself
     else if (sys) out.notPersisted.push({ path: p, why: `under ${sys}, a system path` });
+    else if (otherHomes.some((o) => under(p, o.home))) {
+      const o = otherHomes.find((h) => under(p, h.home))!;
+      out.notPersisted.push({ path: p, why: `the HOME of the image's user ${o.user}, not a tool folder` });
+    }
     else if (!PATH_RE.test(p) || /(^|\/)\.\.?(\/|$)/.test(p)) out.notPersisted.push({ path: p, why: 'a name with characters persistence.paths does not take (list a parent by hand)' });
     else out.paths.push(p);
   }
@@ -52,7 +61,7 @@ export function findArgs(uid: number, gids: number[], home: string): string[] {
 }
 
 /** Runs the find in a throwaway container of the LOCAL image REF. */
-export async function findWritableDirs(ref: string, uid: number, gids: number[], home: string): Promise<PersistFindings> {
+export async function findWritableDirs(ref: string, uid: number, gids: number[], home: string, otherHomes: Array<{ user: string; home: string }> = []): Promise<PersistFindings> {
   checkImageRef(ref);
   if (uid === 0) return { paths: [], notPersisted: [{ path: '/', why: 'the remote user is root: every folder is writable; list folders by hand' }] };
   const r = await execa(
@@ -65,5 +74,5 @@ export async function findWritableDirs(ref: string, uid: number, gids: number[],
     const detail = String(r.stderr || (r as { shortMessage?: string }).shortMessage || '').trim().split('\n').at(-1);
     throw new UserError(`--image ${q(ref)}: looking for user-writable folders (find in a container of the image) failed: ${detail}; the image needs find, or list persistence.paths by hand`);
   }
-  return classifyWritableDirs(String(r.stdout).split('\n'), home);
+  return classifyWritableDirs(String(r.stdout).split('\n'), home, otherHomes);
 }

@@ -24,6 +24,11 @@ describe('classifyWritableDirs', () => {
     expect(f).toEqual({ paths: [], notPersisted: [] });
   });
 
+  it("another user's HOME the remote user can write (it took that user's uid) is not a tool folder: not persisted, said why", () => {
+    const f = classifyWritableDirs(['/home/ubuntu', '/home/ubuntu/.cache', '/go'], '/home/vscode', [{ user: 'ubuntu', home: '/home/ubuntu' }]);
+    expect(f).toEqual({ paths: ['/go'], notPersisted: [{ path: '/home/ubuntu', why: "the HOME of the image's user ubuntu, not a tool folder" }] });
+  });
+
   it('a sibling of HOME whose name starts like it is not HOME', () => {
     expect(classifyWritableDirs(['/home/vscode2'], '/home/vscode').paths).toEqual(['/home/vscode2']);
   });
