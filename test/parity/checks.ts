@@ -288,12 +288,15 @@ export const CHECKS: Check[] = [
       const home = await sh(ctx, 'printf %s "$HOME"');
       const info = await sh(ctx, 'awk -v h="$1" \'$5 == h { split($6, o, ","); print $5, o[1] }\' /proc/self/mountinfo', [home]);
       const p = ctx.place;
+      // persistence.paths: the chart mounts each from the volume too (docs/persistence.md); Docker keeps them in the container.
+      const persisted = [...(ctx.values.persistence?.paths ?? [])].sort();
+      const volumeAt = (rt: RuntimeName) => [`${p[rt].volumeAt} (rw)`, ...(rt === 'kubernetes' ? persisted.map((d) => `${d} (rw)`) : [])].sort().join(', ');
       return [
         obs(
           'mount: volume at (platform: docker inspect / pod spec)',
-          volume.filter((m) => !m.startsWith('/workspaces ')).join(', ') || 'no volume mount',
-          each((rt) => `${p[rt].volumeAt} (rw)`),
-          DOCS.home,
+          volume.filter((m) => !m.startsWith('/workspaces ')).sort().join(', ') || 'no volume mount',
+          persisted.length ? { docker: volumeAt('docker'), kubernetes: volumeAt('kubernetes') } : each((rt) => `${p[rt].volumeAt} (rw)`),
+          persisted.length ? DOCS.outsideHome : DOCS.home,
         ),
         obs(
           'mount: HOME in /proc/self/mountinfo',
@@ -304,8 +307,8 @@ export const CHECKS: Check[] = [
         obs(
           'mount: other mount points of the volume',
           mounts.map((m) => m.destination).filter((d) => d !== home && d !== p.docker.volumeAt).sort().join(', ') || 'none',
-          { docker: 'none', kubernetes: '/workspaces' },
-          DOCS.workspaces,
+          { docker: 'none', kubernetes: ['/workspaces', ...persisted].sort().join(', ') },
+          persisted.length ? DOCS.outsideHome : DOCS.workspaces,
         ),
       ];
     },
