@@ -42,7 +42,7 @@ describe('generate --check', () => {
     expect(r.exitCode).toBe(1);
     // a default shows in values.yaml, values.schema.json, the README table and the typed defaults
     expect(r.stderr).toBe(
-      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md, generator/src/values.gen.ts; run 'npm run generate' and commit them",
+      "gitspace-chart: generated files are stale: charts/gitspace/values.schema.json, charts/gitspace/values.yaml, charts/gitspace/README.md, charts/gitspace/templates/_scripts.gen.tpl, generator/src/values.gen.ts; run 'npm run generate' and commit them",
     );
     // and the copy's real files were left alone by --check
     expect(readFileSync(join(dir, 'charts', 'gitspace', 'values.yaml'), 'utf8')).toBe(readFileSync(join(repoRoot, 'charts', 'gitspace', 'values.yaml'), 'utf8'));
