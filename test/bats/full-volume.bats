@@ -59,6 +59,18 @@ fill() {
   assert_eq "$(free_of "$1" "$2")" 0 "free bytes after filling $2"
 }
 
+# ssh_login PORT: `id -un` and a login shell over SSH as vscode with the test key, retried
+# while sshd comes up (30 s); prints what the last try printed.
+ssh_login() {
+  local out=""
+  for _ in $(seq 1 60); do
+    out=$(ssh -i "$GS_DIR/id_ed25519" -p "$1" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+      -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=2 vscode@127.0.0.1 'id -un; bash -l -c true' 2>&1) && break
+    sleep 0.5
+  done
+  printf '%s\n' "$out"
+}
+
 # remount CTR DIR OPTIONS: the operator's side (a bigger or a read-only volume).
 remount() { nsenter -t "$(docker inspect -f '{{.State.Pid}}' "$1")" -m mount -o "remount,$3" "$2"; }
 
@@ -158,12 +170,8 @@ workbench() { curl -fsSL "http://127.0.0.1:$1/"; }
   stop_gs "$c"
   fill "$c" /home/vscode
   start_gs "$c" /tmp/start2.log vs_code -e IDE_PORT="$port"
-  local out=""
-  for _ in $(seq 1 60); do
-    out=$(ssh -i "$GS_DIR/id_ed25519" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-      -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=2 vscode@127.0.0.1 'id -un; bash -l -c true' 2>&1) && break
-    sleep 0.5
-  done
+  local out
+  out=$(ssh_login "$port")
   assert_contains "$out" "vscode"
   assert_contains "$out" "HOME is full: 0 $BANNER_TAIL"
   run ssh-keyscan -t ed25519 -p "$port" 127.0.0.1
@@ -179,11 +187,7 @@ workbench() { curl -fsSL "http://127.0.0.1:$1/"; }
   fill "$c" /home/vscode
   start_gs "$c" /tmp/start1.log intellij -e IDE_PORT="$port" \
     -e JETBRAINS_DOWNLOAD_URL="http://127.0.0.1:$GIT_PORT/static/fake-ide.tar.gz"
-  for _ in $(seq 1 60); do
-    out=$(ssh -i "$GS_DIR/id_ed25519" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-      -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=2 vscode@127.0.0.1 'id -un; bash -l -c true' 2>&1) && break
-    sleep 0.5
-  done
+  out=$(ssh_login "$port")
   assert_contains "$out" "vscode"
   assert_contains "$out" "HOME is full: 0 $BANNER_TAIL"
   run docker exec "$c" cat /tmp/start1.log
