@@ -32,7 +32,26 @@ _pv_format() {
     die "mkfs.ext4 $img failed"
 }
 
+# _pv_lock NAME / _pv_unlock: one process at a time mounts, wipes or formats
+# a pool disk. Without it `cluster.sh up` (each test stage runs it) and the
+# pv-recycler raced on a disk being recycled: up found it unmounted and
+# half-formatted, formatted it too, and two mkfs wrote one image (CI saw
+# "Structure needs cleaning", then a pod whose volume failed its checksums).
+_pv_lock() {
+  mkdir -p "$PV_DIR/locks"
+  exec {_PV_LOCK_FD}>>"$PV_DIR/locks/$1.lock"
+  flock -w 300 "$_PV_LOCK_FD" || die "$1: waited 300 s for its lock ($PV_DIR/locks/$1.lock); who holds it: fuser -v $PV_DIR/locks/$1.lock"
+}
+_pv_unlock() { exec {_PV_LOCK_FD}>&-; }
+
 _pv_mount() {
+  mountpoint -q "$(_pv_mnt "$1")" && return 0
+  _pv_lock "$1"
+  _pv_mount_locked "$1"
+  _pv_unlock
+}
+
+_pv_mount_locked() {
   local name=$1 img mnt
   img=$(_pv_img "$name")
   mnt=$(_pv_mnt "$name")
@@ -149,19 +168,27 @@ _pv_in_use() {
 # pv_recycle_once: wipe every Released pool PV whose disk nobody uses, and
 # make it Available again. Prints what it recycled.
 pv_recycle_once() {
-  local name mnt
+  local name
   for name in $(kc get pv -l gitspace.local/pool=true -o json |
     jq -r '.items[] | select(.status.phase == "Released") | .metadata.name'); do
-    mnt=$(_pv_mnt "$name")
-    # kubelet's bind mounts and the containers' mounts of this disk are gone
-    # once the pod is; if one is left (pod still terminating), next round.
-    if _pv_in_use "$mnt"; then continue; fi
-    _pv_umount "$name"
-    _pv_format "$name" || continue
-    _pv_mount "$name"
-    kc patch pv "$name" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null &&
-      log_info "pv-recycle: $name wiped and Available"
+    _pv_lock "$name"
+    _pv_recycle_locked "$name"
+    _pv_unlock
   done
+}
+
+_pv_recycle_locked() {
+  local name=$1 mnt
+  mnt=$(_pv_mnt "$name")
+  # kubelet's bind mounts and the containers' mounts of this disk are gone
+  # once the pod is; if one is left (pod still terminating), next round.
+  if _pv_in_use "$mnt"; then return 0; fi
+  _pv_umount "$name"
+  _pv_format "$name" || return 0
+  _pv_mount_locked "$name"
+  kc patch pv "$name" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null &&
+    log_info "pv-recycle: $name wiped and Available"
+  return 0
 }
 
 # pv_recycler_loop: the pv-recycler daemon body.
