@@ -76,6 +76,7 @@ cmd_up() {
   etcd_up
   apiserver_up
   controllers_up
+  service_cidr_up # after the controllers: kube-controller-manager sets its Ready
   storage_mount
   kubelet_up
   kube_proxy_up

@@ -23,6 +23,13 @@ KUBE_BIN_DIR="$CLUSTER_DIR/bin-$KUBE_VERSION"
 NODE_NAME="gitspace-node"
 SERVICE_CIDR="10.0.0.0/24"
 API_SERVICE_IP="10.0.0.1"
+# More ClusterIPs beside the /24 above (every gitspace keeps a Service; the
+# fleet bench installs 300): a ServiceCIDR object (networking.k8s.io/v1, GA
+# in 1.33) that `up` applies, since the apiserver's own range flag cannot
+# change on an existing cluster. Overlaps none of the ranges here nor
+# Docker's 172.17.0.0/16.
+EXTRA_SERVICE_CIDR_NAME="gitspace-extra"
+EXTRA_SERVICE_CIDR="10.0.16.0/20"
 POD_CIDR="10.88.0.0/16"
 API_PORT=6443
 # Our own bridge (no ports) carries the node/API address: stable, local to

@@ -159,3 +159,28 @@ wait_node_ready() {
   wait_for serviceaccount 60 kc -n default get serviceaccount default ||
     die "default service account missing after 60 s (log: $CLUSTER_LOGS/kube-controller-manager.log)"
 }
+
+_service_cidr_ready() {
+  [[ "$(kc get servicecidr "$EXTRA_SERVICE_CIDR_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == "True" ]]
+}
+
+# service_cidr_up: the extra Service range (common.sh), on a new cluster and
+# on one created before it existed. Its spec is immutable: a different range
+# under the same name means the constant changed; say how to move.
+service_cidr_up() {
+  local have
+  have=$(kc get servicecidr "$EXTRA_SERVICE_CIDR_NAME" -o jsonpath='{.spec.cidrs[0]}' 2>/dev/null) || have=""
+  if [[ -z "$have" ]]; then
+    kc apply -f - >/dev/null <<YAML ||
+apiVersion: networking.k8s.io/v1
+kind: ServiceCIDR
+metadata: {name: $EXTRA_SERVICE_CIDR_NAME}
+spec: {cidrs: ["$EXTRA_SERVICE_CIDR"]}
+YAML
+      die "could not create ServiceCIDR $EXTRA_SERVICE_CIDR_NAME ($EXTRA_SERVICE_CIDR)"
+  elif [[ "$have" != "$EXTRA_SERVICE_CIDR" ]]; then
+    die "ServiceCIDR $EXTRA_SERVICE_CIDR_NAME is $have, common.sh says $EXTRA_SERVICE_CIDR: delete it once no Service uses an IP from it (kubectl delete servicecidr $EXTRA_SERVICE_CIDR_NAME), then run up again"
+  fi
+  wait_for "ServiceCIDR $EXTRA_SERVICE_CIDR" 60 _service_cidr_ready ||
+    die "ServiceCIDR $EXTRA_SERVICE_CIDR_NAME not Ready after 60 s: kubectl describe servicecidr $EXTRA_SERVICE_CIDR_NAME"
+}
