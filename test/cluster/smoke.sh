@@ -123,8 +123,8 @@ YAML
 
     # 5b. The extra Service range (common.sh EXTRA_SERVICE_CIDR, a ServiceCIDR
     # object): Ready, and kube-proxy routes a ClusterIP from it, to a pod and
-    # to the host. The IP is asked for explicitly (the allocator takes the
-    # /24 first); one per smoke run ($$), so parallel runs do not collide.
+    # to the host. The IP is asked for explicitly (the allocator picks from
+    # either range); one per smoke run ($$), so parallel runs do not collide.
     local xip
     xip="${EXTRA_SERVICE_CIDR%.*/*}"
     xip="${xip%.*}.$((${xip##*.} + 15)).$((2 + $$ % 250))" # in the /20's last /24
