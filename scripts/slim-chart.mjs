@@ -8,7 +8,10 @@
 //     them anyway: the rendered objects are the same (test/unit/fleet.test.ts renders both);
 //   - values.schema.json without indentation and without descriptions (they are the README's
 //     values table and values.yaml's comments, both in the package): helm validates the same.
-// The README, Chart.yaml (Artifact Hub metadata), values.yaml and every template stay.
+//   - the README's generated values table (~13 KB, a quarter of each release Secret at 53 KB): the
+//     same keys, types, defaults and descriptions are values.yaml's comments, in the package (and
+//     shown by `helm show values` and Artifact Hub); the section says so.
+// The README's prose, Chart.yaml (Artifact Hub metadata), values.yaml and every template stay.
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -50,3 +53,23 @@ function bare(node, isPropertyMap = false) {
 }
 const schema = join(dest, 'values.schema.json');
 writeFileSync(schema, JSON.stringify(bare(JSON.parse(readFileSync(schema, 'utf8')))));
+
+// The README: its values table (the section "## Values", generated) becomes a pointer to values.yaml.
+const readme = join(dest, 'README.md');
+const text = readFileSync(readme, 'utf8');
+const start = text.indexOf('\n## Values\n');
+if (start < 0) {
+  process.stderr.write(`slim-chart.mjs: ${readme} has no "## Values" section (generator/src/generate.ts writes it)\n`);
+  process.exit(1);
+}
+const next = text.indexOf('\n## ', start + 1);
+writeFileSync(
+  readme,
+  `${text.slice(0, start)}
+## Values
+
+Every value with its type, default and description: the comments of \`values.yaml\` in this package
+(\`helm show values\`), checked by \`values.schema.json\`. The same as a table: \`charts/gitspace/README.md\`
+in the project's repository (the package leaves it out: Helm stores the chart in every release).
+${next < 0 ? '' : text.slice(next)}`,
+);

@@ -194,6 +194,15 @@ describe('the slim package (scripts/slim-chart.mjs)', () => {
     const ci = join(repoRoot, 'charts/gitspace/ci');
     const size = (d: string) => execa('du', ['-sb', '--exclude=tests', '--exclude=ci', '--exclude=files', d]).then((r) => Number(r.stdout.split('\t')[0]));
     expect(await size(slim)).toBeLessThan((await size(join(repoRoot, 'charts/gitspace'))) * 0.85);
+    // The README keeps its prose; its values table gives way to values.yaml, where every key is.
+    const readme = readFileSync(join(slim, 'README.md'), 'utf8');
+    expect(readme).toContain('## Install');
+    expect(readme).toContain('the comments of `values.yaml` in this package');
+    expect(readme).not.toContain('| key | type | default | description |');
+    const values = readFileSync(join(slim, 'values.yaml'), 'utf8');
+    const table = readFileSync(join(repoRoot, 'charts/gitspace/README.md'), 'utf8').split('\n## Values\n')[1];
+    expect(table).toContain('| `running` |');
+    for (const m of table.matchAll(/^\| `([A-Za-z]+)[.`]/gm)) expect(values, m[1]).toMatch(new RegExp(`^${m[1]}:`, 'm'));
     for (const f of readdirSync(ci)) {
       const render = async (chart: string) =>
         parseAllDocuments(
