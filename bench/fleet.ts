@@ -226,7 +226,7 @@ async function main(argv: string[]): Promise<number> {
     const canary = await rollout(`team=web,fleet=${fleetLabel}`);
     const rest = await rollout(`fleet=${fleetLabel}`);
     const upgraded = o.n;
-    const rolloutSeconds = canary.seconds + rest.seconds;
+    const rolloutSeconds = round(canary.seconds + rest.seconds);
     await new Promise((r) => setTimeout(r, 3000));
     const db2 = await etcdDb();
     const rss2 = await rss();
