@@ -168,6 +168,7 @@ main() {
   check "helm upgrade --set compat.layout=home fails on the pre-upgrade hook" upgrade_fails
   check "hook: the plan was written (it fits)" hook_says "plan written to"
   check "hook: one line names the step (seeding HOME) and the free space" hook_names_free_space
+  check "hook: no ERR-trap line (an expected stop, not a crash)" bash -c "! grep \"ERROR: step '\" '$WORK/hook1.log'"
   grep -h 'ERROR\|Error' "$WORK/upgrade1.out" "$WORK/hook1.log" | sed 's/^/       /' >&2 || true
   check "the old gitspace still runs at /workspaces" old_gitspace_runs
   check "every file the same (checksum, mode, target); of the image's entries only whole ones" \

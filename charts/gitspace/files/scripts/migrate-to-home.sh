@@ -476,7 +476,8 @@ migrate() {
     stage="$state/tmp/migrate-seed"
     rm -rf -- "$stage" # our own staging copy of image files, never user data
     mkdir -p "$stage" || die "migration: seeding HOME: creating $(q "$stage") failed: $(space_note "$vol")"
-    added=$(seed_missing "$HOME" "$vol" "$stage")
+    # seed_missing's own line says why it stopped (a full volume): no ERR-trap line after it.
+    added=$(seed_missing "$HOME" "$vol" "$stage") || exit 1
     rmdir -- "$stage"
     # What prepare's seed_home reads: present = HOME already seeded.
     {
