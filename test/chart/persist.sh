@@ -128,7 +128,20 @@ kubectl create --dry-run=client -o json -f - | jq -c '(if .kind == "List" then .
 SH
   chmod +x "$WORK/kill-hook"
   helm upgrade "$REL" "$CHART" -n "$NS" --reuse-values --set image.repository="${NEXT%:*}" --set image.tag="${NEXT##*:}" \
-    --post-renderer "$WORK/kill-hook" >/dev/null && ready
+    --post-renderer "$WORK/kill-hook" >/dev/null || return 1
+  # The killed run's exit code and log, read while kubelet waits to start prepare again (once the
+  # next run succeeded, neither is kept).
+  local i p=""
+  for ((i = 0; i < 240; i++)); do
+    p=$(k get pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" -o json | jq -r '.items[]
+      | select(any(.status.initContainerStatuses[]?; .name == "prepare" and (.state.terminated.exitCode == 137 or .lastState.terminated.exitCode == 137)))
+      | .metadata.name' | head -n 1)
+    [[ -z "$p" ]] || break
+    sleep 0.5
+  done
+  [[ -n "$p" ]] || { echo "no prepare ended with 137 (SIGKILL)"; k get pod -o wide; return 1; }
+  k logs "$p" -c prepare --previous >"$WORK/killed.log" 2>/dev/null || k logs "$p" -c prepare >"$WORK/killed.log"
+  ready
 }
 
 # killed_then_resumed: prepare's first run was SIGKILLed after step 8 (exit 137, its log ends
@@ -138,13 +151,13 @@ killed_then_resumed() {
   p=$(pod) || return 1
   code=$(k get pod "$p" -o jsonpath='{.status.initContainerStatuses[?(@.name=="prepare")].restartCount}')
   [[ "$code" == 1 ]] || { echo "prepare ran $((code + 1)) times (want 2: killed, then resumed)"; k logs "$p" -c prepare | grep refresh; return 1; }
-  first=$(k logs "$p" -c prepare --previous) && second=$(k logs "$p" -c prepare) || return 1
-  printf '%s\n' "$first" | tail -n 3 | sed 's/^/       killed run: /' >&2
+  first=$(cat "$WORK/killed.log") && second=$(k logs "$p" -c prepare) || return 1
   [[ "$first" == *"refreshing what the image put in HOME"* && "$first" != *"refresh done"* ]] ||
     { echo "first run:"; printf '%s\n' "$first" | tail -n 20; return 1; }
   [[ $(grep -c 'refresh: \(copy\|beside\|aside\|meta\|rmdir\) ' <<<"$first") == 8 ]] || { echo "first run did not stop after step 8:"; grep 'refresh' <<<"$first"; return 1; }
   [[ "$second" == *"was interrupted: finishing it"*"refresh: resuming after step 8"*"refresh done: 11 changes"* ]] ||
     { echo "second run:"; printf '%s\n' "$second" | grep refresh; return 1; }
+  [[ $(grep -c 'refresh: \(copy\|beside\|aside\|meta\|rmdir\) ' <<<"$second") == 3 ]] || { echo "second run did not do steps 9 to 11 only:"; grep 'refresh' <<<"$second"; return 1; }
 }
 
 # user_files_kept: every entry the user wrote or changed, and every image file the refresh had
