@@ -123,8 +123,9 @@ upgrade_killed() {
 #!/usr/bin/env bash
 set -euo pipefail
 kubectl create --dry-run=client -o json -f - | jq -c '(if .kind == "List" then .items[] else . end)
-  | if .kind == "Deployment" then .spec.template.spec.initContainers |= map(if .name == "prepare"
-      then .env += [{"name": "GITSPACE_REFRESH_KILL_AFTER", "value": "8"}] else . end) else . end' | sed '1!s/^/---\n/'
+  | if .kind == "Deployment" then .spec.template.spec |= with_entries(if .key == "initContainers" or .key == "containers"
+      then .value |= map(if .name == "prepare" then .env += [{"name": "GITSPACE_TEST_HOOKS", "value": "1"},
+        {"name": "GITSPACE_REFRESH_KILL_AFTER", "value": "8"}] else . end) else . end) else . end' | sed '1!s/^/---\n/'
 SH
   chmod +x "$WORK/kill-hook"
   helm upgrade "$REL" "$CHART" -n "$NS" --reuse-values --set image.repository="${NEXT%:*}" --set image.tag="${NEXT##*:}" \
