@@ -101,6 +101,8 @@ _wanted_crds() {
 # already has these versions (an apply of these large CRDs takes seconds).
 install_crds() {
   local dir
+  # The test cluster's, unless the caller names another.
+  export KUBECONFIG="${KUBECONFIG:-$GITSPACE_KUBECONFIG}"
   dir=$(crds)
   if [[ "$(_installed_crds "$dir" | sort)" == "$(_wanted_crds "$dir" | sort)" ]]; then
     log_info "Gateway API CRDs $(basename "$dir") already installed"
