@@ -72,10 +72,21 @@ install_buildx() {
   go_install_cached buildx "$BUILDX_VERSION" github.com/docker/buildx/cmd/buildx
 }
 
+# npm ci when package-lock.json's content changed since the last one (a stamp
+# of its hash; an mtime test re-ran it in every fresh checkout). A symlinked
+# node_modules (a git worktree sharing another tree's) is left alone: npm ci
+# through it emptied the other tree's node_modules.
 install_node_modules() {
-  if [[ ! -d "$root/node_modules/.bin" ]] || [[ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]]; then
+  local want stamp="$root/node_modules/.gitspace-lock.sha256"
+  want=$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)
+  if [[ -L "$root/node_modules" ]]; then
+    [[ -d "$root/node_modules/.bin" ]] || die "node_modules is a symlink to an empty tree: rm node_modules && npm ci"
+    return 0
+  fi
+  if [[ ! -d "$root/node_modules/.bin" ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     step "npm ci"
     (cd "$root" && npm ci --no-audit --no-fund)
+    printf '%s\n' "$want" >"$stamp"
   fi
 }
 

@@ -81,9 +81,24 @@ cmd_up() {
   kube_proxy_up
   wait_node_ready
   storage_up
-  daemon_start pv-recycler bash "$HERE/cluster.sh" _pv-recycler
+  pv_recycler_up
   log_info "cluster up in $((SECONDS - t0)) s; node $NODE_NAME Ready; KUBECONFIG=$GITSPACE_KUBECONFIG"
   printf '%s\n' "$GITSPACE_KUBECONFIG"
+}
+
+# pv_recycler_up: the pv-recycler runs the code of this checkout. A daemon
+# started by an older one keeps its old functions in memory (the recycler
+# without the pool disks' lock raced `up` after the fix had landed), so it is
+# restarted when the cluster scripts' hash differs from the one it started with.
+pv_recycler_up() {
+  local code stamp="$CLUSTER_RUN/pv-recycler.code"
+  code=$(cat "$HERE/cluster.sh" "$HERE"/lib/*.sh | sha256sum | cut -c1-16)
+  if daemon_running pv-recycler && [[ "$(cat "$stamp" 2>/dev/null)" != "$code" ]]; then
+    log_info "pv-recycler: the cluster scripts changed since it started: restarting it"
+    daemon_stop pv-recycler
+  fi
+  daemon_start pv-recycler bash "$HERE/cluster.sh" _pv-recycler
+  printf '%s\n' "$code" >"$stamp"
 }
 
 # _umount_under DIR: unmount everything mounted at or below DIR, deepest
