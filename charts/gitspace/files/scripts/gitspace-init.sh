@@ -183,8 +183,9 @@ cmd_prepare_beside() {
   chmod 0666 "$sync/rerun"
   while :; do
     rm -f "$sync/done" "$sync/failed"
+    # Its own process: `set -e` holds in it (a function under `||` would run with errexit off).
     rc=0
-    (cmd_prepare) || rc=$?
+    "$_gs_dir/gitspace-init.sh" prepare || rc=$?
     if [ "$rc" = 0 ]; then
       printf 'prepare done at %s\n' "$(_gs_ts)" | write_file_atomic "$sync/done" 0644
     else
