@@ -88,7 +88,14 @@ export async function startFloor(o: FloorOptions): Promise<KubernetesGitspace> {
   const ns = floorNamespace(o.name);
   const gs = new KubernetesGitspace(ns, o.name);
   await gs.delete();
-  for (const m of floorManifests(o, ns)) await kubectl(['apply', '-f', '-'], { input: JSON.stringify(m) });
-  await gs.waitPod();
+  try {
+    for (const m of floorManifests(o, ns)) await kubectl(['apply', '-f', '-'], { input: JSON.stringify(m) });
+    await gs.waitPod();
+  } catch (err) {
+    // Not handed to the caller yet, so its cleanup cannot see it: a floor pod left behind (CI: one
+    // crash-looping for an hour on a broken volume) would hold a PV and load the next runs.
+    await gs.delete().catch(() => undefined);
+    throw err;
+  }
   return gs;
 }
