@@ -4,7 +4,9 @@
 //   Dockerfile         optional; built with --build-arg BASE=gitspace-chart/gitspace:0.1.0
 //                      (it starts `ARG BASE` / `FROM ${BASE}`), the case's image
 //   expected.json      {"user": {"name","uid","gid","group","home"},
-//                       "writablePaths": ["/go", ...], "dockerGitspaceStarts": true}
+//                       "writablePaths": ["/go", ...], "dockerGitspaceStarts": true,
+//                       "upgrade": {"dockerfile": "Dockerfile.next", "userEdits": {...},
+//                                   "expect": {...}, "conflicts": [...]}}   (test/parity/upgrade.ts)
 // What a case expects is the folder author's, never derived from the code under test.
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -13,9 +15,10 @@ import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import { IMAGE, type ParityCase } from './cases.ts';
 import type { ExpectedUser } from './checks.ts';
 import { progress, run } from './exec.ts';
+import { parseUpgrade, UpgradeSpecError, type UpgradeSpec } from './upgrade.ts';
 
 /** The keys expected.json may have; others are warned about and ignored (later issues may add some). */
-const KNOWN_KEYS = ['user', 'writablePaths', 'dockerGitspaceStarts'];
+const KNOWN_KEYS = ['user', 'writablePaths', 'dockerGitspaceStarts', 'upgrade'];
 
 export class CasesDirError extends Error {}
 
@@ -34,7 +37,11 @@ function jsonc(file: string, text: string): Record<string, unknown> {
 }
 
 /** expected.json, checked: one message naming the file, the field and what it must be. */
-export function parseExpected(file: string, text: string, warn: (msg: string) => void = (m) => progress(m)): { user: ExpectedUser; writablePaths: string[]; dockerGitspaceStarts: boolean } {
+export function parseExpected(
+  file: string,
+  text: string,
+  warn: (msg: string) => void = (m) => progress(m),
+): { user: ExpectedUser; writablePaths: string[]; dockerGitspaceStarts: boolean; upgrade?: UpgradeSpec } {
   const e = jsonc(file, text);
   for (const k of Object.keys(e)) if (!KNOWN_KEYS.includes(k)) warn(`WARNING: ${file}: key ${JSON.stringify(k)} is not known to this suite (known: ${KNOWN_KEYS.join(', ')}); ignored`);
   const u = e.user as Record<string, unknown> | undefined;
@@ -61,7 +68,13 @@ export function parseExpected(file: string, text: string, warn: (msg: string) =>
   }
   const starts = e.dockerGitspaceStarts ?? true;
   if (typeof starts !== 'boolean') throw new CasesDirError(`${file}: dockerGitspaceStarts must be true or false`);
-  return { user, writablePaths: [...new Set(wp as string[])].sort(), dockerGitspaceStarts: starts };
+  let upgrade: UpgradeSpec | undefined;
+  try {
+    upgrade = e.upgrade === undefined ? undefined : parseUpgrade(file, e.upgrade);
+  } catch (err) {
+    throw err instanceof UpgradeSpecError ? new CasesDirError(err.message) : err;
+  }
+  return { user, writablePaths: [...new Set(wp as string[])].sort(), dockerGitspaceStarts: starts, ...(upgrade ? { upgrade } : {}) };
 }
 
 /** Whether the remote user gets passwordless sudo in the image (what the image gives, read from the image). */
@@ -95,6 +108,9 @@ export async function loadCasesDir(dir: string): Promise<ParityCase[]> {
     if (!existsSync(exFile)) throw new CasesDirError(`${d}: no expected.json ({"user": {...}, "writablePaths": [...], "dockerGitspaceStarts": true})`);
     const dc = jsonc(dcFile, await readFile(dcFile, 'utf8'));
     const expected = parseExpected(exFile, await readFile(exFile, 'utf8'));
+    if (expected.upgrade && !existsSync(path.join(d, expected.upgrade.dockerfile))) {
+      throw new CasesDirError(`${exFile}: upgrade.dockerfile: no ${path.join(d, expected.upgrade.dockerfile)} (the next image's Dockerfile, in the case folder)`);
+    }
     let image: string;
     if (existsSync(path.join(d, 'Dockerfile'))) image = await buildImage(d, name);
     else if (typeof dc.image === 'string' && dc.image) image = dc.image;
@@ -112,6 +128,7 @@ export async function loadCasesDir(dir: string): Promise<ParityCase[]> {
       imageSudo: await imageSudo(image, expected.user.name),
       writablePaths: expected.writablePaths,
       probeWritable: true,
+      ...(expected.upgrade ? { upgrade: expected.upgrade } : {}),
     });
   }
   return out;

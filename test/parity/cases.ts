@@ -3,6 +3,7 @@
 // exercises resolution too) and, written by hand, the user a person working in
 // that gitspace must see. A new case is one entry here and one file.
 import type { ExpectedUser } from './checks.ts';
+import type { UpgradeSpec } from './upgrade.ts';
 import { buildVsix, vsixFileName } from './vsix.ts';
 
 export const IMAGE = 'gitspace-chart/gitspace:0.1.0';
@@ -71,6 +72,12 @@ export interface ParityCase {
   probeWritable?: boolean;
   /** The devcontainer.json when it is not test/parity/cases/<name>/devcontainer.json (a --cases-dir case). */
   devcontainerFile?: string;
+  /**
+   * The upgrade scenario, after the case's other rows (docs/parity.md): the next image's Dockerfile
+   * in the case's folder, the user's edits before the upgrade, what each path holds on Kubernetes
+   * after it, and the conflicts its report lists.
+   */
+  upgrade?: UpgradeSpec;
 }
 
 export interface LabelOnly {
@@ -191,6 +198,32 @@ export const CASES: ParityCase[] = [
     writablePaths: ['/go', '/usr/local/share/npm-global'],
     probeWritable: true,
     labelOnly: DEVBASE_LABEL,
+    // cases/lang/Dockerfile.next changes .bash_logout and .profile, adds .config/gotool/config.toml,
+    // changes /go/bin/gotool and /go/gotool.conf and drops /go/bin/gotool-helper (images/devbase has them).
+    upgrade: {
+      dockerfile: 'Dockerfile.next',
+      userEdits: {
+        '/home/vscode/.profile': '# my own .profile\nexport EDITOR=vi\n',
+        '/home/vscode/notes.txt': 'my notes\n',
+        '/go/gotool.conf': 'format = "mine"\n',
+        '/go/src/mine/main.go': 'package main\n',
+      },
+      expect: {
+        // Untouched by the user, changed by the image: the new image's.
+        '/home/vscode/.bash_logout': '# ~/.bash_logout of the next image\nclear\n',
+        '/go/bin/gotool': '#!/bin/sh\necho "gotool 2.0"\n',
+        // Edited by the user, changed by the image: the user's (the image's beside it, below).
+        '/home/vscode/.profile': '# my own .profile\nexport EDITOR=vi\n',
+        '/go/gotool.conf': 'format = "mine"\n',
+        // Added by the user: untouched.
+        '/home/vscode/notes.txt': 'my notes\n',
+        '/go/src/mine/main.go': 'package main\n',
+        // New in the image: copied in; dropped by the image, untouched: moved aside.
+        '/home/vscode/.config/gotool/config.toml': 'theme = "next"\n',
+        '/go/bin/gotool-helper': null,
+      },
+      conflicts: ['/home/vscode/.profile', '/go/gotool.conf'],
+    },
   },
   {
     name: 'ssh-ide',

@@ -114,6 +114,7 @@ export const DOCS = {
   sudo: deviation('sudo-only-with-securitysudo'),
   label: deviation('the-image-labels-lifecycle-commands-and-containerenv-are-used'),
   persistReset: deviation('persisted-paths-survive-a-reset'),
+  upgrade: 'docs/persistence.md#compared-with-docker-gitspace',
 } as const;
 
 const RUNTIMES: RuntimeName[] = ['docker', 'kubernetes'];

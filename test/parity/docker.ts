@@ -145,8 +145,8 @@ class ReferenceGitspace implements Gitspace {
   private readonly steps = readFileSync(STEPS_FILE, 'utf8');
 
   constructor(
-    readonly plan: ReferencePlan,
-    private readonly values: Values,
+    public plan: ReferencePlan,
+    private values: Values,
     private readonly c: CaseInput,
     private readonly runId: string,
   ) {}
@@ -294,6 +294,17 @@ class ReferenceGitspace implements Gitspace {
     await this.setup();
   }
 
+  /**
+   * Docker Gitspace on a new image: a reset with it (the container removed, a new one from the new
+   * image on the same volume, every setup step), its users and label read from the new image.
+   */
+  async upgrade(image: string): Promise<void> {
+    const at = image.lastIndexOf(':');
+    this.values = { ...this.values, image: { ...this.values.image, repository: image.slice(0, at), tag: image.slice(at + 1) } };
+    this.plan = await referencePlan({ ...this.c, values: this.values });
+    await this.recreate();
+  }
+
   async delete(): Promise<void> {
     await this.docker(['rm', '-f', '-v', this.plan.container], { allowFail: true });
     await this.docker(['volume', 'rm', '-f', this.plan.volume], { allowFail: true });
@@ -344,6 +355,7 @@ export class DockerRuntime implements Runtime {
   readonly capabilities: Capabilities = {
     restart: 'docker stop + docker start (git credentials, IDE run, postStartCommand)',
     recreate: 'reset: container removed, a new one on the same volume, every setup step',
+    upgrade: 'reset with the new image: container removed, a new one from the new image on the same volume, every setup step',
     workspacesPath: false,
     mainProcessUser: 'containerUser',
   };

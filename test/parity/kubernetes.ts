@@ -143,6 +143,24 @@ export class KubernetesGitspace implements Gitspace {
     await this.waitPod(old);
   }
 
+  /**
+   * An image upgrade as a user runs it: `helm upgrade --reuse-values` with the new image.repository
+   * and image.tag (the image loaded into the cluster first); the new pod's prepare refreshes what
+   * the image put on the volume (docs/persistence.md). Returns when the new pod is Ready.
+   */
+  async upgrade(image: string): Promise<void> {
+    const at = image.lastIndexOf(':');
+    if (at <= 0 || image.slice(at).includes('/')) throw new Error(`upgrade: ${image} has no tag`);
+    await run('bash', [path.join(repoRoot, 'test/cluster/cluster.sh'), 'load-image', image], { timeoutMs: 900_000 });
+    const old = this.pod;
+    await helm(
+      ['upgrade', this.release, path.join(repoRoot, 'charts/gitspace'), '-n', this.ns, '--reuse-values',
+        '--set-string', `image.repository=${image.slice(0, at)}`, '--set-string', `image.tag=${image.slice(at + 1)}`, '--timeout', '10m'],
+      { timeoutMs: 660_000 },
+    );
+    await this.waitPod(old);
+  }
+
   async delete(): Promise<void> {
     for (const f of this.forwards) await f.close();
     await helm(['uninstall', this.release, '-n', this.ns, '--wait', '--timeout', '3m'], { allowFail: true });
@@ -244,6 +262,7 @@ export class KubernetesRuntime implements Runtime {
   readonly capabilities: Capabilities = {
     restart: 'pod delete',
     recreate: 'gitspace-chart reset (a new pod; postCreateCommand and the git identity again)',
+    upgrade: 'helm upgrade --reuse-values with the new image (the new pod refreshes what the image put on the volume)',
     workspacesPath: true,
     mainProcessUser: 'remoteUser',
   };

@@ -13,6 +13,8 @@ export interface Capabilities {
   restart: string;
   /** How a re-create (new container, same volume) is done; on Kubernetes every pod delete is one. */
   recreate: string;
+  /** How the gitspace moves to another image (the upgrade scenario: docs/parity.md). */
+  upgrade: string;
   /** Whether /workspaces/{repo} exists (the chart's compat.workspacesMount; Docker Gitspace has none). */
   workspacesPath: boolean;
   /** Who PID 1 runs as: Docker runs the container as containerUser, the pod runs as remoteUser. */
@@ -67,6 +69,11 @@ export interface Gitspace {
   restart(): Promise<void>;
   /** Replace the container with a new one from the image on the same volume; returns when the IDE answers. */
   recreate(): Promise<void>;
+  /**
+   * Move the gitspace to another image (REPOSITORY:TAG, built here), keeping its volume; returns
+   * when the IDE answers. Kubernetes: helm upgrade; Docker Gitspace: a reset with the new image.
+   */
+  upgrade(image: string): Promise<void>;
   /** Remove everything start created, the volume included. Safe to call twice. */
   delete(): Promise<void>;
   /** Make a container port reachable on 127.0.0.1. */

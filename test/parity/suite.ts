@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import YAML from 'yaml';
 import { repoNameOf, idePortFor } from '../../generator/src/model.ts';
-import { CASES, type ParityCase } from './cases.ts';
+import { CASES, IMAGE, type ParityCase } from './cases.ts';
 import { loadCasesDir } from './cases-dir.ts';
 import { chartHookFiles } from './chart.ts';
 import { CHECKS, DOCS, PHASE_LABEL, type CheckContext, type ExpectedPlace, type Observation, type Phase } from './checks.ts';
@@ -23,7 +23,8 @@ import { progress, run } from './exec.ts';
 import { createRepo, interfaceAddress, startGitServer, type GitServer } from './gitserver.ts';
 import { KubernetesRuntime } from './kubernetes.ts';
 import { checkDocs, expectedFor, markdownTable, mergeRows, summarize, summaryLine, type Row } from './report.ts';
-import type { CaseInput, Runtime, RuntimeName } from './runtime.ts';
+import type { CaseInput, Gitspace, Runtime, RuntimeName } from './runtime.ts';
+import { buildNextImage, planUpgrade, upgradeObservations, writeUserEdits, type UpgradePlan } from './upgrade.ts';
 import { ideProtocol, loadValues, repoRoot } from './values.ts';
 
 interface Options {
@@ -141,7 +142,15 @@ function withReferenceFailure(kase: ParityCase, byRuntime: Partial<Record<Runtim
 }
 
 /** Runs every check on one runtime's gitspace for one case; a check that throws is an ERROR row. */
-async function runOnRuntime(rt: Runtime, kase: ParityCase, input: CaseInput, base: Omit<CheckContext, 'gs' | 'capabilities' | 'requestsFrom'>, server: GitServer, keep: boolean): Promise<Observation[]> {
+async function runOnRuntime(
+  rt: Runtime,
+  kase: ParityCase,
+  input: CaseInput,
+  base: Omit<CheckContext, 'gs' | 'capabilities' | 'requestsFrom'>,
+  server: GitServer,
+  keep: boolean,
+  upgrade?: UpgradePlan,
+): Promise<Observation[]> {
   const observations: Observation[] = [];
   const t0 = Date.now();
   const requestsFrom = server.requests.length;
@@ -159,6 +168,7 @@ async function runOnRuntime(rt: Runtime, kase: ParityCase, input: CaseInput, bas
   observations.push(startObservation(kase, 'ok'));
   progress(`  ${rt.name}: started in ${Math.round((Date.now() - t0) / 1000)}s`);
   const ctx: CheckContext = { ...base, gs, capabilities: rt.capabilities, requestsFrom };
+  let broken = false;
   try {
     const phases: Phase[] = ['fresh', 'after-restart', 'after-recreate'];
     for (const phase of phases) {
@@ -170,6 +180,7 @@ async function runOnRuntime(rt: Runtime, kase: ParityCase, input: CaseInput, bas
         } catch (err) {
           process.stderr.write(`${errorText(err)}\n${await gs.diagnostics().catch(() => '')}\n`);
           observations.push({ check: `${phase === 'after-restart' ? 'stop/start' : 'reset'}`, value: `ERROR: ${oneLine(err)}`, expected: 'ok' });
+          broken = true;
           break;
         }
       }
@@ -185,11 +196,37 @@ async function runOnRuntime(rt: Runtime, kase: ParityCase, input: CaseInput, bas
         }
       }
     }
+    // The upgrade scenario, after every other row: the user's edits, the next image, then each path.
+    if (upgrade && !broken) observations.push(...(await runUpgrade(rt, gs, upgrade)));
   } finally {
     if (keep) progress(`  ${rt.name}: --keep: not deleting`);
     else await gs.delete();
   }
   return observations;
+}
+
+/** The upgrade scenario on one runtime (test/parity/upgrade.ts): an ERROR row when a step fails. */
+async function runUpgrade(rt: Runtime, gs: Gitspace, plan: UpgradePlan): Promise<Observation[]> {
+  const t0 = Date.now();
+  progress(`  ${rt.name}: upgrade to ${plan.image}: ${rt.capabilities.upgrade}`);
+  try {
+    await writeUserEdits(gs, plan.spec);
+    await gs.upgrade(plan.image);
+  } catch (err) {
+    process.stderr.write(`${errorText(err)}\n${await gs.diagnostics().catch(() => '')}\n`);
+    progress(`  ${rt.name}: ✗ upgrade: ${errorText(err).split('\n')[0]}`);
+    return [{ check: 'upgrade', value: `ERROR: ${oneLine(err)}`, expected: 'ok' }];
+  }
+  progress(`  ${rt.name}: upgraded in ${Math.round((Date.now() - t0) / 1000)}s`);
+  try {
+    const obs = await upgradeObservations(gs, plan);
+    const bad = obs.filter((o) => expectedFor(o, rt.name) !== undefined && o.value !== expectedFor(o, rt.name));
+    progress(`  ${rt.name}: ${bad.length ? '✗' : '✓'} upgrade${bad.map((o) => `\n      ${o.check}: ${o.value} (expected ${expectedFor(o, rt.name)})`).join('')}`);
+    return obs;
+  } catch (err) {
+    progress(`  ${rt.name}: ✗ upgrade rows: ${errorText(err).split('\n')[0]}`);
+    return [{ check: 'upgrade (after it)', value: `ERROR: ${oneLine(err)}` }];
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -356,11 +393,25 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     labelOnly: kase.labelOnly ?? {},
     probeWritable: kase.probeWritable ?? false,
   };
+  // The upgrade scenario's next image and what both images hold at its paths, before either runtime starts.
+  let upgrade: UpgradePlan | undefined;
+  if (kase.upgrade) {
+    const caseDir = path.dirname(devcontainerFile);
+    const next = await buildNextImage(kase.name, caseDir, kase.upgrade, kase.image, IMAGE);
+    const place = placesOf(kase);
+    upgrade = await planUpgrade(
+      kase.upgrade,
+      kase.image,
+      next,
+      { volumeAt: { docker: place.docker.volumeAt, kubernetes: place.kubernetes.volumeAt }, home: kase.expected.home, persisted: values.persistence?.paths ?? [] },
+      DOCS.upgrade,
+    );
+  }
   // The runtimes of one case run side by side (cases stay sequential): most of a start is waiting.
   if (s.sequential) {
-    for (const rt of s.runtimes) byRuntime[rt.name] = await runOnRuntime(rt, kase, input, base, s.server, s.keep);
+    for (const rt of s.runtimes) byRuntime[rt.name] = await runOnRuntime(rt, kase, input, base, s.server, s.keep, upgrade);
   } else {
-    await Promise.all(s.runtimes.map(async (rt) => (byRuntime[rt.name] = await runOnRuntime(rt, kase, input, base, s.server, s.keep))));
+    await Promise.all(s.runtimes.map(async (rt) => (byRuntime[rt.name] = await runOnRuntime(rt, kase, input, base, s.server, s.keep, upgrade))));
   }
   return byRuntime;
 }

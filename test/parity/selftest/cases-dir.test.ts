@@ -23,10 +23,22 @@ describe('expected.json', () => {
     expect(e.user.groups).toBe('1000(vscode),999(tools)');
   });
 
-  it('an unknown key (upgrade: a later issue\'s) is a warning, not an error', () => {
+  it('an unknown key (a later issue\'s, or a typo) is a warning, not an error', () => {
     const warnings: string[] = [];
-    parseExpected('e.json', JSON.stringify({ user, upgrade: { from: '0.1.0' } }), (m) => warnings.push(m));
-    expect(warnings).toEqual(['WARNING: e.json: key "upgrade" is not known to this suite (known: user, writablePaths, dockerGitspaceStarts); ignored']);
+    parseExpected('e.json', JSON.stringify({ user, upgrades: { from: '0.1.0' } }), (m) => warnings.push(m));
+    expect(warnings).toEqual(['WARNING: e.json: key "upgrades" is not known to this suite (known: user, writablePaths, dockerGitspaceStarts, upgrade); ignored']);
+  });
+
+  it('reads upgrade: the next Dockerfile, the user\'s edits, what Kubernetes must show (null: absent), the conflicts', () => {
+    const upgrade = {
+      dockerfile: 'Dockerfile.next',
+      userEdits: { '/home/vscode/.profile': 'mine\n' },
+      expect: { '/home/vscode/.profile': 'mine\n', '/go/bin/old': null },
+      conflicts: ['/home/vscode/.profile', '/home/vscode/.profile'],
+    };
+    const e = parseExpected('e.json', JSON.stringify({ user, upgrade }), (m) => expect.fail(m));
+    expect(e.upgrade).toEqual({ ...upgrade, conflicts: ['/home/vscode/.profile'] });
+    expect(parseExpected('e.json', JSON.stringify({ user }), () => {}).upgrade).toBeUndefined();
   });
 
   it.each([
@@ -35,6 +47,13 @@ describe('expected.json', () => {
     [{ user: { ...user, home: 'home/vscode' } }, 'e.json: user.home must be an absolute path'],
     [{ user, writablePaths: ['go'] }, 'e.json: writablePaths must be a list of absolute directory paths such as "/go"'],
     [{ user, dockerGitspaceStarts: 'yes' }, 'e.json: dockerGitspaceStarts must be true or false'],
+    [{ user, upgrade: 'Dockerfile.next' }, 'e.json: upgrade must be an object {"dockerfile", "userEdits", "expect"}'],
+    [{ user, upgrade: { dockerfile: '../Dockerfile', expect: { '/a': 'x' } } }, 'e.json: upgrade.dockerfile must be a file name relative to the case folder'],
+    [{ user, upgrade: { dockerfile: 'D', userEdits: { 'home/x': 'x' }, expect: { '/a': 'x' } } }, 'e.json: upgrade.userEdits must be an object {"/absolute/path": "content"}'],
+    [{ user, upgrade: { dockerfile: 'D', expect: {} } }, 'e.json: upgrade.expect must be a non-empty object'],
+    [{ user, upgrade: { dockerfile: 'D', expect: { '/a': 1 } } }, 'e.json: upgrade.expect must be a non-empty object'],
+    [{ user, upgrade: { dockerfile: 'D', expect: { '/a': 'x' }, conflicts: ['a'] } }, 'e.json: upgrade.conflicts must be a list of absolute paths'],
+    [{ user, upgrade: { dockerfile: 'D', expect: { '/a': 'x' }, expected: {} } }, 'e.json: upgrade.expected must be one of dockerfile, userEdits, expect, conflicts'],
   ])('refuses %j: %s', (e, message) => {
     expect(() => parseExpected('e.json', JSON.stringify(e), () => {})).toThrow(message);
   });
