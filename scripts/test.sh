@@ -97,12 +97,14 @@ stage_e2e() {
   bash test/chart/persist.sh
 }
 # Every writing step of a start on a full, then read-only, small volume of the cluster (its own
-# PV, namespace and git server); brings up what it needs when run alone (all cached).
+# PV, namespace and git server), and the migration hook of a legacy volume that is nearly full;
+# brings up what it needs when run alone (all cached).
 stage_volume() {
   bash images/build.sh gitspace
   wait_cluster_up
   bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
   bash test/chart/full-volume-steps.sh
+  bash test/chart/migration-full.sh
 }
 # The IDE in a real browser (headless chromium, playwright-core) on both runtimes, Kubernetes
 # through a real ingress controller (Traefik, built once per machine): browser-report.json.

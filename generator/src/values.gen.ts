@@ -373,7 +373,7 @@ export interface Gitspace {
     };
   };
   /**
-   * Opt-in Ingress (networking.k8s.io/v1) to the web IDE (vs_code_web): one host per gitspace, path /, to the Service's ide port. SSH IDEs are not HTTP: expose them with service.type LoadBalancer.
+   * Opt-in Ingress (networking.k8s.io/v1) to the web IDE (vs_code_web): one host per gitspace, path /, to the Service's ide port. SSH IDEs are not HTTP: expose them with service.type LoadBalancer or tcpRoute.
    */
   ingress: {
     /**
@@ -450,6 +450,29 @@ export interface Gitspace {
      * As ingress.allowUnauthenticated: needed when ide.auth is none (authentication at the Gateway is not visible to the chart).
      */
     allowUnauthenticated: boolean;
+  };
+  /**
+   * Opt-in Gateway API TCPRoute (gateway.networking.k8s.io/v1alpha2, experimental channel) to sshd of the SSH IDEs (vs_code, cursor, windsurf, JetBrains), attached to a TCP listener of a Gateway the platform runs. TCP carries no host name: each gitspace needs a listener (a port) of its own, named by sectionName.
+   */
+  tcpRoute: {
+    /**
+     * Create the TCPRoute.
+     */
+    enabled: boolean;
+    /**
+     * Gateway listeners the route attaches to: [{name, namespace, sectionName}] (namespace optional). sectionName is required: a TCP listener serves one gitspace. Required when enabled.
+     */
+    parentRefs: {
+      name: string;
+      namespace?: string;
+      sectionName: string;
+    }[];
+    /**
+     * TCPRoute annotations.
+     */
+    annotations: {
+      [k: string]: string;
+    };
   };
   /**
    * Optional NetworkPolicy: ingress only to the IDE port and forwardPorts.
@@ -618,6 +641,11 @@ export const gitspaceDefaults: Gitspace = {
     "host": "",
     "annotations": {},
     "allowUnauthenticated": false
+  },
+  "tcpRoute": {
+    "enabled": false,
+    "parentRefs": [],
+    "annotations": {}
   },
   "networkPolicy": {
     "enabled": false

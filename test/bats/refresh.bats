@@ -222,7 +222,7 @@ aside() { xroot "$1" sh -c "ls -d $V/.gitspace/upgrades/*/" | sed 's:/$::'; }
     c=$(scenario)
     local before
     before=$(user_files "$c")
-    run prep "$c" test/img:v2 -e GITSPACE_REFRESH_KILL_AFTER=$n
+    run prep "$c" test/img:v2 -e GITSPACE_TEST_HOOKS=1 -e GITSPACE_REFRESH_KILL_AFTER=$n
     [ "$status" -ne 0 ]
     xroot "$c" test -f $V/.gitspace/refresh/plan
     assert_eq "$(xroot "$c" cat $V/.gitspace/refresh/progress)" "$n" "steps done at the kill"

@@ -290,7 +290,8 @@ YAML
   check "install (no wait)" helm install "$REL" "$CHART" -n "$NS" -f "$WORK/values.yaml"
   check "seeding: the pod's log says the volume is full, with the free space" \
     wait_log "bytes to copy): the volume is full ("
-  check "seeding: its log line names the step" log_has "seed HOME: copying /home/vscode into the volume failed ("
+  # wait_log again: prepare restarts in a loop, and the attempt that runs now may not have got there yet.
+  check "seeding: its log line names the step" wait_log "seed HOME: copying /home/vscode into the volume failed ("
   check "seeding: left marked unfinished on the disk (seeding, no seeded)" seeding_left_undone
   check "the admin grows the disk (gitspace-chart stop, cluster.sh small-pv-grow 64Mi, start): Ready" grow_disk
   check "seeding: the next start copies again over what was left" log_has "a previous seeding was interrupted"

@@ -79,6 +79,147 @@ same_go() {
   image_mode
 }
 
+# --- the image upgrade's refresh, SIGKILLed mid-way (issue 18 point 4; docs/persistence.md) ---
+# The next version of the language image: HOME's .bashrc and .profile changed, .bash_logout
+# dropped, a new ~/.config/next-tool/config, six new tools in /go/bin. Built from the cache
+# (same id each run, so load-image imports it once per machine).
+NEXT=gitspace-chart/test-lang-next:0.1.0
+next_image() {
+  docker build -q -t "$NEXT" - >/dev/null <<'DOCKERFILE' && bash "$root/test/cluster/cluster.sh" load-image "$NEXT"
+FROM gitspace-chart/test-lang:0.1.0
+RUN echo '# added by the next image' >>/home/vscode/.bashrc \
+ && echo '# the next image changed this too' >>/home/vscode/.profile \
+ && rm /home/vscode/.bash_logout \
+ && mkdir -p /home/vscode/.config/next-tool \
+ && echo 'from the next image' >/home/vscode/.config/next-tool/config \
+ && chown -R vscode:vscode /home/vscode \
+ && for i in 1 2 3 4 5 6; do printf '#!/bin/sh\necho imagetool-%s\n' "$i" >/go/bin/imagetool-$i; done \
+ && chown root:golang /go/bin/imagetool-* && chmod 775 /go/bin/imagetool-*
+DOCKERFILE
+}
+
+# user_work: what the user does before the upgrade: edits .profile (the image changes it too:
+# a conflict), adds files in HOME, puts a tool of their own where the next image has one.
+user_work() {
+  as_user 'echo "export MY_SETTING=1" >>~/.profile && mkdir -p ~/notes ~/project/data &&
+    echo "my plan" >~/notes/plan.md && head -c 300000 /dev/urandom >~/project/data/blob.bin && chmod 600 ~/project/data/blob.bin &&
+    ln -s notes/plan.md ~/plan-link && printf "#!/bin/sh\necho mine\n" >/go/bin/imagetool-6 && chmod 755 /go/bin/imagetool-6' &&
+    user_snapshot >"$WORK/user-before"
+}
+# user_snapshot: every entry of HOME (but the gitspace's own .gitspace) and of /go: type,
+# owner, mode, link target, and each file's sha256.
+user_snapshot() {
+  as_user 'for d in "$HOME" /go; do (cd "$d" && find . \( -path ./.gitspace -o -path ./.vscode-server -o -path ./.local -o -path ./.config/code-server \) -prune -o -printf "$d %y %u:%g %m %p %l\n" | LC_ALL=C sort); done
+    for d in "$HOME" /go; do (cd "$d" && find . \( -path ./.gitspace -o -path ./.vscode-server -o -path ./.local -o -path ./.config/code-server \) -prune -o -type f -exec sha256sum {} + | sed "s|  |  $d |" | LC_ALL=C sort -k2); done'
+}
+
+# upgrade_killed: helm upgrade to the next image, its prepare given the refresh's test hook
+# GITSPACE_REFRESH_KILL_AFTER (refresh.sh: SIGKILL of the refresh's processes right after plan
+# step N), added by a post-renderer: the chart has no value for a test hook. The refresh is
+# killed after step 8 (of 11: HOME done, /go begun); kubelet starts prepare again, which
+# finds the journal and finishes the refresh.
+upgrade_killed() {
+  cat >"$WORK/kill-hook" <<'SH'
+#!/usr/bin/env bash
+set -euo pipefail
+kubectl create --dry-run=client -o json -f - | jq -c '(if .kind == "List" then .items[] else . end)
+  | if .kind == "Deployment" then .spec.template.spec |= with_entries(if .key == "initContainers" or .key == "containers"
+      then .value |= map(if .name == "prepare" then .env += [{"name": "GITSPACE_TEST_HOOKS", "value": "1"},
+        {"name": "GITSPACE_REFRESH_KILL_AFTER", "value": "8"}] else . end) else . end) else . end' | sed '1!s/^/---\n/'
+SH
+  chmod +x "$WORK/kill-hook"
+  helm upgrade "$REL" "$CHART" -n "$NS" --reuse-values --set image.repository="${NEXT%:*}" --set image.tag="${NEXT##*:}" \
+    --post-renderer "$WORK/kill-hook" >/dev/null || return 1
+  # The killed run's exit code and log, read while kubelet waits to start prepare again (once the
+  # next run succeeded, neither is kept).
+  local i p=""
+  for ((i = 0; i < 240; i++)); do
+    p=$(k get pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" -o json | jq -r '.items[]
+      | select(any(.status.initContainerStatuses[]?; .name == "prepare" and (.state.terminated.exitCode == 137 or .lastState.terminated.exitCode == 137)))
+      | .metadata.name' | head -n 1)
+    [[ -z "$p" ]] || break
+    sleep 0.5
+  done
+  [[ -n "$p" ]] || { echo "no prepare ended with 137 (SIGKILL)"; k get pod -o wide; return 1; }
+  k logs "$p" -c prepare --previous >"$WORK/killed.log" 2>/dev/null || k logs "$p" -c prepare >"$WORK/killed.log"
+  ready
+}
+
+# killed_then_resumed: prepare's first run was SIGKILLed after step 8 (exit 137, its log ends
+# with that step, no "refresh done"); the second run resumed after step 8 and finished.
+killed_then_resumed() {
+  local p code first second
+  p=$(pod) || return 1
+  code=$(k get pod "$p" -o jsonpath='{.status.initContainerStatuses[?(@.name=="prepare")].restartCount}')
+  [[ "$code" == 1 ]] || { echo "prepare ran $((code + 1)) times (want 2: killed, then resumed)"; k logs "$p" -c prepare | grep refresh; return 1; }
+  first=$(cat "$WORK/killed.log") && second=$(k logs "$p" -c prepare) || return 1
+  [[ "$first" == *"refreshing what the image put in HOME"* && "$first" != *"refresh done"* ]] ||
+    { echo "first run:"; printf '%s\n' "$first" | tail -n 20; return 1; }
+  [[ $(grep -c 'refresh: \(copy\|beside\|aside\|meta\|rmdir\) ' <<<"$first") == 8 ]] || { echo "first run did not stop after step 8:"; grep 'refresh' <<<"$first"; return 1; }
+  [[ "$second" == *"was interrupted: finishing it"*"refresh: resuming after step 8"*"refresh done: 11 changes"* ]] ||
+    { echo "second run:"; printf '%s\n' "$second" | grep refresh; return 1; }
+  [[ $(grep -c 'refresh: \(copy\|beside\|aside\|meta\|rmdir\) ' <<<"$second") == 3 ]] || { echo "second run did not do steps 9 to 11 only:"; grep 'refresh' <<<"$second"; return 1; }
+}
+
+# user_files_kept: every entry the user wrote or changed, and every image file the refresh had
+# no reason to touch, is the same (type, owner, mode, target, checksum) after the killed and
+# resumed refresh; the only differences are the image's own updates.
+user_files_kept() {
+  # .devbase-label-post-start: the image label's postStartCommand appends a line at each start.
+  local h='^(/home/vscode [fl] .* |[0-9a-f]{64}  /home/vscode )\./' g='^(/go [fl] .* |[0-9a-f]{64}  /go )\./'
+  local changed="$h\\.devbase-label-post-start ?\$|$h(\\.bashrc|\\.bash_logout|\\.config/next-tool/config) ?\$|^/home/vscode d .* \\./\\.config(/next-tool)? \$|${g}bin/imagetool-[1-5] ?\$"
+  user_snapshot >"$WORK/user-after" || return 1
+  diff <(grep -Ev "$changed" "$WORK/user-before") <(grep -Ev "$changed" "$WORK/user-after") || return 1
+  [[ $(wc -l <"$WORK/user-before") -ge 20 ]] || { echo "snapshot too small:"; cat "$WORK/user-before"; return 1; }
+}
+
+# image_files_new: what the user never touched is the next image's (checksum, owner, mode);
+# .bash_logout, dropped by the image, is gone from HOME.
+image_files_new() {
+  local want got
+  want=$(docker run --rm --entrypoint sh "$NEXT" -c 'cd /home/vscode && stat -c "%a %n" .bashrc .config/next-tool/config && sha256sum .bashrc .config/next-tool/config &&
+    cd /go/bin && stat -c "%U:%G %a %n" imagetool-[1-5] && sha256sum imagetool-[1-5]')
+  got=$(as_user 'cd ~ && stat -c "%a %n" .bashrc .config/next-tool/config && sha256sum .bashrc .config/next-tool/config &&
+    cd /go/bin && stat -c "%U:%G %a %n" imagetool-[1-5] && sha256sum imagetool-[1-5] && test ! -e ~/.bash_logout') || { echo "$got"; return 1; }
+  [[ "$got" == "$want" ]] || { diff <(printf '%s\n' "$want") <(printf '%s\n' "$got"); return 1; }
+  [[ "$(k exec "deploy/$DEP" -c gitspace -- imagetool-3)" == imagetool-3 && "$(k exec "deploy/$DEP" -c gitspace -- imagetool-6)" == mine ]]
+}
+
+# report_lists: the report has one line per decision, each as the user needs it: the image's
+# .profile and imagetool-6 beside the user's, .bash_logout moved aside, all with the same content
+# as in the next image.
+report_lists() {
+  local r stamp want
+  r=$(as_user 'cat ~/.gitspace/upgrade-report') || return 1
+  stamp=$(sed -n 's/^# image upgrade .* at \([0-9TZ]*\)$/\1/p' <<<"$r")
+  [[ -n "$stamp" ]] || { echo "no stamp in: $r"; return 1; }
+  want="aside	home	.bash_logout: the new image no longer has it; moved to .gitspace/upgrades/$stamp/home/.bash_logout
+updated	home	.bashrc
+added	home	.config/next-tool
+added	home	.config/next-tool/config
+conflict	home	.profile: you changed it and so did the new image; yours is kept, the image's is in .gitspace/upgrades/$stamp/home/.profile
+added	go	bin/imagetool-1
+added	go	bin/imagetool-2
+added	go	bin/imagetool-3
+added	go	bin/imagetool-4
+added	go	bin/imagetool-5
+conflict	go	bin/imagetool-6: new in the image, but you have your own; yours is kept, the image's is in .gitspace/upgrades/$stamp/go/bin/imagetool-6"
+  diff <(printf '%s\n' "$want") <(grep -v '^#' <<<"$r" ) || return 1
+  diff <(as_user "cat ~/.gitspace/upgrades/$stamp/REPORT.txt") <(printf '%s\n' "$r") || return 1
+  want=$(docker run --rm --entrypoint sh "$NEXT" -c 'sha256sum /home/vscode/.profile /go/bin/imagetool-6' | awk '{print $1}')
+  [[ "$(as_user "cd ~/.gitspace/upgrades/$stamp && sha256sum home/.profile go/bin/imagetool-6" | awk '{print $1}')" == "$want" ]] ||
+    { echo "the image's files beside the user's differ from the next image's"; return 1; }
+  want=$(docker run --rm --entrypoint sha256sum gitspace-chart/test-lang:0.1.0 /home/vscode/.bash_logout | awk '{print $1}')
+  [[ "$(as_user "sha256sum ~/.gitspace/upgrades/$stamp/home/.bash_logout" | awk '{print $1}')" == "$want" ]]
+}
+
+# nothing_half_written: no staged copy (.NAME.gitspace-new) anywhere in HOME or /go, no journal left.
+nothing_half_written() {
+  local out
+  out=$(as_user 'find ~ /go -name "*.gitspace-new"; test ! -e ~/.gitspace/refresh || echo "journal left: ~/.gitspace/refresh"; cat ~/.gitspace/image')
+  [[ "$out" == "$NEXT" ]] || { echo "got: $out"; return 1; }
+}
+
 restart_pod() { k delete pod "$(pod)" --wait=true --timeout=2m >/dev/null && ready; }
 no_reseed() {
   local l
@@ -103,6 +244,16 @@ main() {
   check "after stop/start: /go the same, the tool runs" same_go
   check "reset" "${CLI[@]}" reset "$REL" -n "$NS" --wait --chart "$CHART" --timeout 8m
   check "after reset: /go the same, the tool runs (Docker's reset loses it: docs/persistence.md)" same_go
+
+  step "image upgrade: the refresh SIGKILLed mid-way, resumed at the next start"
+  check "the next image (changed, dropped and new files in HOME and /go) is built and loaded" next_image
+  check "the user edits .profile, adds files in HOME, puts a tool of their own in /go/bin (checksums recorded)" user_work
+  check "helm upgrade to the next image, the refresh SIGKILLed after step 8: the pod is Ready" upgrade_killed
+  check "prepare was killed (exit 137) after step 8, the next run resumed from the journal and finished" killed_then_resumed
+  check "every file of the user's (HOME and /go) the same: checksum, owner, mode, target" user_files_kept
+  check "what the user did not touch is the next image's; what it dropped is gone" image_files_new
+  check "the report lists every decision; the image's versions beside the user's, the dropped one aside" report_lists
+  check "nothing half-written (no staged copy, no journal); the new image recorded" nothing_half_written
 
   printf '\npersisted paths: %d passed, %d failed%s\n' "$PASS" "${#FAILED[@]}" "${FAILED[*]:+ (${FAILED[*]})}" >&2
   [[ ${#FAILED[@]} -eq 0 ]]

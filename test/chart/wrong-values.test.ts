@@ -35,6 +35,7 @@ const schemaCases: Case[] = [
   { name: 'ingress.websocketTimeoutSeconds 5', values: { ingress: { websocketTimeoutSeconds: 5 } }, field: /at '\/ingress\/websocketTimeoutSeconds': minimum: got 5/ },
   { name: 'ingress.tls.certManagerIssuerKind Certificate', values: { ingress: { tls: { certManagerIssuerKind: 'Certificate' } } }, field: /at '\/ingress\/tls\/certManagerIssuerKind': value must be one of/ },
   { name: 'httpRoute.parentRefs entry without name', values: { httpRoute: { parentRefs: [{ namespace: 'infra' }] } }, field: /at '\/httpRoute\/parentRefs\/0': missing property 'name'/ },
+  { name: 'tcpRoute.parentRefs entry without sectionName', values: { tcpRoute: { parentRefs: [{ name: 'gw' }] } }, field: /at '\/tcpRoute\/parentRefs\/0': missing property 'sectionName'/ },
   { name: 'unknown top-level key', values: { replicas: 2 }, field: /additional properties 'replicas' not allowed/ },
   { name: 'unknown nested key', values: { user: { name: 'x' } }, field: /at '\/user': additional properties 'name' not allowed/ },
   // patternProperties, not propertyNames: helm's validator reports propertyNames failures at a
@@ -56,6 +57,8 @@ const ruleCases: Case[] = [
   { name: 'ingress with no login in front', values: { ingress: { enabled: true, host: 'a.example.com' } }, field: /ingress\.allowUnauthenticated: the IDE \(a shell as the user\) would be reachable at its host with no login; set ide\.auth to password/ },
   { name: 'httpRoute with no login in front', values: { httpRoute: { enabled: true, host: 'a.example.com', parentRefs: [{ name: 'gw' }] } }, field: /httpRoute\.allowUnauthenticated: the IDE/ },
   { name: 'httpRoute without a Gateway', values: { httpRoute: { enabled: true, host: 'a.example.com', allowUnauthenticated: true } }, field: /httpRoute\.parentRefs: the HTTPRoute attaches to no Gateway/ },
+  { name: 'tcpRoute for the web IDE', values: { tcpRoute: { enabled: true, parentRefs: [{ name: 'gw', sectionName: 'ssh' }] } }, field: /tcpRoute\.enabled: ide\.type vs_code_web is the web IDE \(HTTP\), which needs no TCP route; .*use httpRoute or ingress/ },
+  { name: 'tcpRoute without a Gateway', values: { ide: { type: 'vs_code' }, ssh: { authorizedKeysSecret: 'k' }, tcpRoute: { enabled: true } }, field: /tcpRoute\.parentRefs: the TCPRoute attaches to no Gateway; set tcpRoute\.parentRefs to \[\{name: GATEWAY, namespace: ITS_NAMESPACE, sectionName: ITS_TCP_LISTENER\}\]/ },
   { name: 'ingress.host placeholder giving no DNS name', values: { gitspace: { spacePath: 'acme/a_b' }, ingress: { enabled: true, host: '{{space}}.example.com', allowUnauthenticated: true } }, field: /ingress\.host: "\{\{space\}\}\.example\.com" becomes "acme-a_b\.example\.com" for this release, which is not a DNS name/ },
   { name: 'SSH IDE without ssh.authorizedKeysSecret', values: { ide: { type: 'vs_code' } }, field: /ssh\.authorizedKeysSecret: ide\.type vs_code is reached over SSH/ },
   { name: 'security.mode restricted with uid 0', values: { security: { mode: 'restricted' }, user: { remoteUser: 'root', uid: 0, gid: 0 } }, field: /user\.uid: 0 \(root\) cannot run under security\.mode restricted/ },

@@ -473,7 +473,7 @@ result is no DNS name.
 {{- $out -}}
 {{- end -}}
 
-{{/* Rules of the exposure values; included by gitspace.validate. */}}
+{{/* Rules of the exposure values (ingress, httpRoute, tcpRoute); included by gitspace.validate. */}}
 {{- define "gitspace.validateExposure" -}}
 {{- $v := .Values -}}
 {{- $proto := include "gitspace.model.ideProtocol" . -}}
@@ -481,7 +481,7 @@ result is no DNS name.
 {{- $e := get $v $field -}}
 {{- if $e.enabled -}}
 {{- if ne $proto "http" -}}
-{{- fail (printf "%s.enabled: ide.type %s is reached over SSH, which an %s cannot carry (HTTP only); set %s.enabled to false and expose SSH with service.type LoadBalancer (docs/exposure.md)" $field $v.ide.type $field $field) -}}
+{{- fail (printf "%s.enabled: ide.type %s is reached over SSH, which an %s cannot carry (HTTP only); set %s.enabled to false and expose SSH with service.type LoadBalancer or tcpRoute (docs/exposure.md)" $field $v.ide.type $field $field) -}}
 {{- end -}}
 {{- if not $e.host -}}
 {{- fail (printf "%s.host: %s is enabled but names no host; set a host pattern such as {{release}}.{{namespace}}.dev.example.com" $field $field) -}}
@@ -493,6 +493,14 @@ result is no DNS name.
 {{- end -}}
 {{- if and $v.httpRoute.enabled (not $v.httpRoute.parentRefs) -}}
 {{- fail "httpRoute.parentRefs: the HTTPRoute attaches to no Gateway; set httpRoute.parentRefs to [{name: GATEWAY, namespace: ITS_NAMESPACE}]" -}}
+{{- end -}}
+{{- if $v.tcpRoute.enabled -}}
+{{- if eq $proto "http" -}}
+{{- fail (printf "tcpRoute.enabled: ide.type %s is the web IDE (HTTP), which needs no TCP route; set tcpRoute.enabled to false and use httpRoute or ingress (docs/exposure.md)" $v.ide.type) -}}
+{{- end -}}
+{{- if not $v.tcpRoute.parentRefs -}}
+{{- fail "tcpRoute.parentRefs: the TCPRoute attaches to no Gateway; set tcpRoute.parentRefs to [{name: GATEWAY, namespace: ITS_NAMESPACE, sectionName: ITS_TCP_LISTENER}]" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -357,8 +357,12 @@ seed_missing() {
     d="$dst/${rel:+$rel/}$name"
     if ! _mig_exists "$d"; then
       rm -rf -- "${stage:?}/entry"
-      cp -a -- "$s" "$stage/entry" || die "copying $(q "$s") from the image failed; the next run resumes"
-      mv -T -n -- "$stage/entry" "$d"
+      # A full volume fails the copy (or the rename's new directory entry): the staged copy goes,
+      # so nothing half-copied stays on the volume, and the line says which step and the free space.
+      if ! cp -a -- "$s" "$stage/entry" || ! mv -T -n -- "$stage/entry" "$d"; then
+        rm -rf -- "${stage:?}/entry"
+        die "migration: seeding HOME: adding $(q "${rel:+$rel/}$name") from the image failed, nothing half-copied left: $(space_note "$dst")"
+      fi
       printf '%s\n' "${rel:+$rel/}$name"
     elif [ -d "$s" ] && [ ! -L "$s" ] && [ -d "$d" ] && [ ! -L "$d" ]; then
       seed_missing "$src" "$dst" "$stage" "${rel:+$rel/}$name"
@@ -471,8 +475,9 @@ migrate() {
   elif [ -d "$HOME" ] && [ "$(realpath "$HOME")" != "$(realpath "$vol")" ]; then
     stage="$state/tmp/migrate-seed"
     rm -rf -- "$stage" # our own staging copy of image files, never user data
-    mkdir -p "$stage"
-    added=$(seed_missing "$HOME" "$vol" "$stage")
+    mkdir -p "$stage" || die "migration: seeding HOME: creating $(q "$stage") failed: $(space_note "$vol")"
+    # seed_missing's own line says why it stopped (a full volume): no ERR-trap line after it.
+    added=$(seed_missing "$HOME" "$vol" "$stage") || exit 1
     rmdir -- "$stage"
     # What prepare's seed_home reads: present = HOME already seeded.
     {
