@@ -257,6 +257,19 @@ export function registerModelCommands(program: Command): void {
       warnings.push('persistence.paths not detected (no --image to look into): list the folders outside HOME the user writes (e.g. /go) by hand');
     }
 
+    // user.etcFiles: passwd/group after the chart's create-user script, run in the image (etc-files.ts);
+    // with them the pod starts without an init container (docs/start-path.md).
+    let etcFiles: { renderedFor: string; passwd: string; group: string } | undefined;
+    if (image && s.db && imageOut) {
+      const { etcKey, renderEtcFiles } = await import('./etc-files.ts');
+      const key = etcKey(r.model.remoteUser, r.model.uid, r.model.gid, r.model.home, imageOut);
+      etcFiles = await renderEtcFiles(image.ref, r.model.remoteUser, r.model.uid, r.model.gid, r.model.home, image.passwd, image.group, key).catch((e: unknown) => {
+        if (!(e instanceof UserError)) throw e;
+        warnings.push(e.message);
+        return undefined;
+      });
+    }
+
     const values: ValuesFile = {
       repo: { url: opts.repoUrl, ...(opts.branch ? { branch: opts.branch } : {}) },
       ...(persistPaths?.length ? { persistence: { paths: persistPaths } } : {}),
@@ -269,6 +282,7 @@ export function registerModelCommands(program: Command): void {
         gid: r.model.gid,
         // What the clone step compares the cloned devcontainer.json with (it resolves nothing itself).
         devcontainerJson: { check: true, remoteUser: s.devcontainer?.remoteUser ?? '', containerUser: s.devcontainer?.containerUser ?? '' },
+        ...(etcFiles ? { etcFiles } : {}),
       },
       devcontainer: {
         containerEnv: merged.containerEnv,

@@ -147,6 +147,23 @@ export interface Gitspace {
        */
       containerUser: string;
     };
+    /**
+     * /etc/passwd and /etc/group of the gitspace container as the chart's own create-user script makes them in the image, written by gitspace-chart values (it runs the script in a throwaway, network-less container of the image). Used only while renderedFor matches these values: then no init container writes them at each start and prepare runs beside the gitspace container (docs/start-path.md). Leave empty when writing values by hand: prepare stays an init container (slower, never wrong).
+     */
+    etcFiles: {
+      /**
+       * remoteUser:uid:gid:HOME@repository:tag the files were rendered for; empty: not rendered. Any other user, HOME or image: the files are not used.
+       */
+      renderedFor: string;
+      /**
+       * The rendered /etc/passwd; empty with group empty: the image's own files already match (nothing is mounted).
+       */
+      passwd: string;
+      /**
+       * The rendered /etc/group.
+       */
+      group: string;
+    };
   };
   /**
    * Git identity written to ~/.gitconfig only when the user has not set it.
@@ -550,6 +567,11 @@ export const gitspaceDefaults: Gitspace = {
       "check": false,
       "remoteUser": "",
       "containerUser": ""
+    },
+    "etcFiles": {
+      "renderedFor": "",
+      "passwd": "",
+      "group": ""
     }
   },
   "git": {

@@ -245,3 +245,62 @@ listing() { xroot "$1" find "$2" -mindepth 1 \( -path "$2/.gitspace" -prune -o -
   [ "$status" -eq 0 ]
   assert_eq "$output" ok
 }
+
+# beside CTR FUNCTION: start.sh's FUNCTION as the user, HOME the volume, prepare beside (docs/start-path.md).
+beside() {
+  docker exec -u 1000 -e HOME=/gitspace/volume -e GITSPACE_PREPARE_SYNC=/gitspace/prepare -e GITSPACE_SEED_HOME=true \
+    -e GITSPACE_PREPARE_OWNER=1000:1000 -e GITSPACE_PREPARE_IMAGE="$IMG_GITSPACE" "$1" bash -c "source $SCRIPTS/start.sh; $2"
+}
+
+@test "prepare beside the gitspace: start.sh waits only while a marker is missing, and a wiped .gitspace is prepared again in the same pod" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  xroot "$c" install -d -m 0777 /gitspace/prepare
+  # The pod's order: the gitspace container is up first; prepare starts after it.
+  run beside "$c" prepare_marker_stale
+  assert_eq "$output" ".gitspace/layout is missing or not 'home 1'" "an empty volume's first missing marker"
+  docker exec -d -u 0 "${PREP_ENV[@]}" -e GITSPACE_ETC_OUT= -e GITSPACE_PREPARE_SYNC=/gitspace/prepare "$c" "$SCRIPTS/gitspace-init.sh" prepare-beside
+  run beside "$c" prepare_wait
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "HOME's .gitspace/layout is missing or not 'home 1': waiting for the prepare container"
+  assert_contains "$output" "prepare done: HOME's markers are in place"
+  run xroot "$c" cat /gitspace/volume/.gitspace/seeded
+  assert_contains "$output" "seeded from /home/vscode"
+  assert_eq "$(xroot "$c" cat /gitspace/volume/.gitspace/owner)" "1000:1000"
+  # A steady-state start: every marker in place, no wait.
+  run beside "$c" prepare_wait
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "not waiting for the prepare container"
+  # Another image than the volume last ran: wait (its refresh runs in prepare).
+  run docker exec -u 1000 -e HOME=/gitspace/volume -e GITSPACE_PREPARE_IMAGE=other:1 "$c" bash -c "source $SCRIPTS/start.sh; prepare_marker_stale"
+  assert_eq "$output" ".gitspace/image is missing or not other:1"
+  # The user wipes ~/.gitspace; the gitspace container restarts in place (this pod's prepare
+  # already ran): start.sh asks it to run again and waits for it.
+  docker exec -u 1000 "$c" rm -rf /gitspace/volume/.gitspace
+  run beside "$c" prepare_wait
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "HOME's .gitspace/layout is missing or not 'home 1', and this pod's prepare container ran before: asking it to run again"
+  assert_contains "$output" "prepare done: HOME's markers are in place"
+  assert_eq "$(xroot "$c" cat /gitspace/volume/.gitspace/layout)" "home 1"
+  assert_eq "$(xroot "$c" cat /gitspace/volume/.gitspace/owner)" "1000:1000"
+}
+
+@test "prepare beside: a failed prepare stops the gitspace's wait with the reason, and TERM ends prepare at once" {
+  local vol c
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" -v "$vol:/gitspace/volume")
+  xroot "$c" install -d -m 0777 /gitspace/prepare
+  # uid 1 is the system user daemon: the user rules refuse it (a prepare that fails).
+  docker exec -d -u 0 -e GITSPACE_USER=vscode -e GITSPACE_UID=1 -e GITSPACE_GID=1000 -e HOME=/home/vscode \
+    -e GITSPACE_VOLUME=/gitspace/volume -e GITSPACE_PREPARE_SYNC=/gitspace/prepare "$c" "$SCRIPTS/gitspace-init.sh" prepare-beside
+  run beside "$c" prepare_wait
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "the prepare container failed (prepare failed (exit 1)"
+  assert_contains "$output" "kubectl logs POD -c prepare"
+  # Idle in its blocked read, it still ends on TERM (a pod stop does not wait for the grace period).
+  xroot "$c" pkill -TERM -f 'gitspace-init.sh prepare-beside'
+  sleep 1
+  run xroot "$c" pgrep -f 'gitspace-init.sh prepare-beside'
+  [ "$status" -ne 0 ]
+}

@@ -52,7 +52,7 @@ describe('generate --check', () => {
     const schema = structuredClone(loadSchema());
     schema.properties!.user.required = ['containerUser', 'remoteUser', 'uid', 'gid'];
     await expect(generatedFiles(schema)).rejects.toThrow(
-      'user must list "required": ["containerUser","remoteUser","uid","gid","home","devcontainerJson"] (every field whose default is not null, in order)',
+      'user must list "required": ["containerUser","remoteUser","uid","gid","home","devcontainerJson","etcFiles"] (every field whose default is not null, in order)',
     );
   });
 

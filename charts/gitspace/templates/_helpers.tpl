@@ -539,3 +539,51 @@ own init container: always, except when a repo Secret must stay out of the gitsp
 - name: GITSPACE_IMAGE
   value: {{ include "gitspace.image" . | quote }}
 {{- end -}}
+
+{{/*
+passwd/group rendered by `gitspace-chart values` (user.etcFiles: the chart's own create-user script
+run in a throwaway container of the image), for exactly these values: renderedFor names the user,
+uid, gid, HOME and image they were rendered for (gitspace.etcKey). "mount": they go over the
+gitspace container's /etc/passwd and /etc/group from a ConfigMap; "image": the image's own entries
+already match, nothing is mounted (also restricted mode, where prepare never created the user and
+the image's files were what it exported); empty: not rendered for these values (values by hand, or
+changed since): prepare stays an init container and writes them, as before (docs/start-path.md).
+*/}}
+{{- define "gitspace.etcKey" -}}
+{{- printf "%s:%d:%d:%s@%s" .Values.user.remoteUser (int .Values.user.uid) (int .Values.user.gid) (include "gitspace.model.home" .) (include "gitspace.image" .) -}}
+{{- end -}}
+
+{{- define "gitspace.etcRendered" -}}
+{{- $e := .Values.user.etcFiles | default dict -}}
+{{- if and $e.renderedFor (eq $e.renderedFor (include "gitspace.etcKey" .)) -}}
+{{- if and (ne .Values.security.mode "restricted") (or $e.passwd $e.group) -}}mount{{- else -}}image{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when prepare runs as a regular container beside `gitspace` (no init container on the start
+path): passwd/group rendered for these values, layout home, no persistence.paths (the kubelet makes
+their subPath folders in .gitspace before the gitspace container starts, which would make a new
+volume look non-empty to the seeding), not rescue. Otherwise prepare stays an init container.
+*/}}
+{{- define "gitspace.prepareBeside" -}}
+{{- if and (include "gitspace.etcRendered" .) (ne .Values.compat.layout "legacy") (not .Values.persistence.paths) (not .Values.rescue) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "gitspace.etcConfigMap" -}}{{ include "gitspace.fullname" . }}-etc{{- end -}}
+{{- define "gitspace.prepareSyncDir" -}}/gitspace/prepare{{- end -}}
+
+{{/* The /etc/passwd and /etc/group mounts: prepare's emptyDir (init container), the generator's
+ConfigMap (beside, "mount"), or none (beside, "image": the image's own files). */}}
+{{- define "gitspace.etcMounts" -}}
+{{- if or (not .beside) (eq .etc "mount") -}}
+- name: gitspace-etc
+  mountPath: /etc/passwd
+  subPath: passwd
+  readOnly: true
+- name: gitspace-etc
+  mountPath: /etc/group
+  subPath: group
+  readOnly: true
+{{- end -}}
+{{- end -}}

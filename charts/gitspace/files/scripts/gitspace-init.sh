@@ -5,6 +5,10 @@
 #                            the user, seed HOME into the volume at
 #                            $GITSPACE_VOLUME, fix ownership, write the layout
 #                            marker, export passwd/group to $GITSPACE_ETC_OUT.
+#   prepare-beside           the same work in a regular container beside the
+#                            gitspace container (passwd/group rendered by the
+#                            generator): writes $GITSPACE_PREPARE_SYNC/done
+#                            (or failed), then idles until start.sh asks again.
 #   user-setup               as the user: clone, git identity, safe.directory,
 #                            devcontainer.json, remote-user check.
 #   docker-manage-user [K=V...]  root, Docker side (volume already at HOME and
@@ -29,8 +33,6 @@ source "$_gs_dir/volume-space.sh"
 source "$_gs_dir/persist-paths.sh"
 # shellcheck source=refresh.sh
 source "$_gs_dir/refresh.sh"
-
-LAYOUT_VERSION=1
 
 # require_env NAME...: each must be set and non-empty.
 require_env() {
@@ -162,6 +164,39 @@ cmd_prepare() {
     export_etc "$GITSPACE_ETC_OUT"
   fi
   log_info "prepare done"
+}
+
+# cmd_prepare_beside: `prepare` as a regular container started after
+# `gitspace` (docs/start-path.md): no init container on the start path.
+# start.sh waits for $GITSPACE_PREPARE_SYNC/done only when a marker of
+# prepare's work is missing or stale on the volume. After its run it idles in
+# a blocked read of the rerun FIFO (no CPU, no restart by the kubelet), so an
+# in-place restart of the gitspace container that finds a marker gone (a wiped
+# ~/.gitspace) can ask for another run. TERM (pod stop) ends it at once.
+cmd_prepare_beside() {
+  require_env GITSPACE_PREPARE_SYNC
+  local sync=$GITSPACE_PREPARE_SYNC rc
+  validate_abs_path "$sync" GITSPACE_PREPARE_SYNC
+  trap 'exit 0' TERM INT
+  [ -p "$sync/rerun" ] || mkfifo "$sync/rerun"
+  # The gitspace container (the user) writes the request and removes the result files.
+  chmod 0666 "$sync/rerun"
+  while :; do
+    rm -f "$sync/done" "$sync/failed"
+    # Its own process: `set -e` holds in it (a function under `||` would run with errexit off).
+    rc=0
+    "$_gs_dir/gitspace-init.sh" prepare || rc=$?
+    if [ "$rc" = 0 ]; then
+      printf 'prepare done at %s\n' "$(_gs_ts)" | write_file_atomic "$sync/done" 0644
+    else
+      printf 'prepare failed (exit %s) at %s\n' "$rc" "$(_gs_ts)" | write_file_atomic "$sync/failed" 0644
+      log_error "prepare failed (exit $rc): the gitspace container waits for it only when a marker on the volume is missing; the next pod start runs it again"
+    fi
+    # Idle until asked again: a read blocked on a FIFO costs nothing; `wait` lets TERM in.
+    (read -r _ <"$sync/rerun") &
+    wait $! || true
+    log_info "the gitspace container asked for another prepare run (a marker on the volume was missing)"
+  done
 }
 
 # user_fields_text REMOTE CONTAINER: the two fields for a message.
@@ -301,9 +336,10 @@ main() {
   [ $# -eq 0 ] || shift
   case "$cmd" in
     prepare) cmd_prepare ;;
+    prepare-beside) cmd_prepare_beside ;;
     user-setup) cmd_user_setup ;;
     docker-manage-user) cmd_docker_manage_user "$@" ;;
-    *) die "usage: gitspace-init.sh prepare|user-setup|docker-manage-user [K=V...]" ;;
+    *) die "usage: gitspace-init.sh prepare|prepare-beside|user-setup|docker-manage-user [K=V...]" ;;
   esac
 }
 

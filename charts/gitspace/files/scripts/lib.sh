@@ -19,6 +19,11 @@ _gs_require_bash() {
 _gs_require_bash 4 4 || return 1
 _GITSPACE_LIB_LOADED=1
 
+# The on-disk layout version prepare writes into .gitspace/layout (`home N`),
+# read by the migration and by start.sh's marker check.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+LAYOUT_VERSION=1
+
 GITSPACE_SCRIPTS_DIR="${GITSPACE_SCRIPTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
 # A script that `set -e` ends prints where and why (err-trap.sh).
 # shellcheck source=err-trap.sh

@@ -89,6 +89,71 @@ clone_step() {
     GITSPACE_DEVCONTAINER_REMOTE_USER GITSPACE_DEVCONTAINER_CONTAINER_USER GITSPACE_IMAGE
 }
 
+# prepare_marker_stale: the first marker of the prepare container's work that
+# is missing or stale on the volume (HOME), as a phrase; nothing when all
+# hold. Only when prepare runs beside the gitspace (GITSPACE_PREPARE_SYNC).
+prepare_marker_stale() {
+  local s
+  s=$(gitspace_state_dir "$HOME")
+  if [ -e "$s/seeding" ]; then
+    echo ".gitspace/seeding says a seeding did not finish"
+  elif [ -e "$s/refresh/plan" ]; then
+    echo ".gitspace/refresh/plan says an image refresh did not finish"
+  elif [ "$(cat "$s/layout" 2>/dev/null || true)" != "home $LAYOUT_VERSION" ]; then
+    echo ".gitspace/layout is missing or not 'home $LAYOUT_VERSION'"
+  elif [ "${GITSPACE_SEED_HOME:-true}" = true ] && [ ! -f "$s/seeded" ]; then
+    echo ".gitspace/seeded is missing"
+  elif [ -n "${GITSPACE_PREPARE_OWNER:-}" ] && [ "$(cat "$s/owner" 2>/dev/null || true)" != "$GITSPACE_PREPARE_OWNER" ]; then
+    echo ".gitspace/owner is missing or not $GITSPACE_PREPARE_OWNER"
+  elif [ -n "${GITSPACE_PREPARE_IMAGE:-}" ] && [ "$(cat "$s/image" 2>/dev/null || true)" != "$GITSPACE_PREPARE_IMAGE" ]; then
+    echo ".gitspace/image is missing or not $GITSPACE_PREPARE_IMAGE"
+  fi
+}
+
+# prepare_wait: with prepare beside the gitspace container (docs/start-path.md),
+# wait for its run only when a marker of its work is missing or stale (a first
+# start, a new image or uid, a wiped ~/.gitspace); a start with every marker
+# in place waits for nothing. Before anything of ours writes into HOME: seeding
+# copies only into an empty volume.
+prepare_wait() {
+  local sync=${GITSPACE_PREPARE_SYNC:-} why i=0
+  [ -n "$sync" ] || return 0
+  why=$(prepare_marker_stale)
+  if [ -z "$why" ]; then
+    log_info "HOME's markers of seeding, ownership, layout and image are in place: not waiting for the prepare container"
+    return 0
+  fi
+  if [ -e "$sync/done" ] || [ -e "$sync/failed" ]; then
+    # An in-place restart: this pod's prepare already ran, before the marker went.
+    log_info "HOME's $why, and this pod's prepare container ran before: asking it to run again"
+    rm -f "$sync/done" "$sync/failed"
+    printf 'rerun\n' >"$sync/rerun"
+  fi
+  log_info "HOME's $why: waiting for the prepare container to seed or record it (its log: kubectl logs POD -c prepare)"
+  while [ ! -e "$sync/done" ]; do
+    [ ! -e "$sync/failed" ] || die "the prepare container failed ($(cat "$sync/failed" 2>/dev/null || true)); its log says why: kubectl logs POD -c prepare. The gitspace container is restarted and asks it again"
+    if ((++i % 600 == 0)); then log_info "still waiting for the prepare container ($((i / 10)) s): kubectl logs POD -c prepare"; fi
+    sleep 0.1
+  done
+  why=$(prepare_marker_stale)
+  if [ -n "$why" ]; then
+    # A full or read-only volume defers prepare's markers (volume-space.sh): start anyway, as before.
+    log_warn "prepare done, but HOME's $why (a full or read-only volume defers it to the next start)"
+  else
+    log_info "prepare done: HOME's markers are in place"
+  fi
+}
+
+# runtime_report: with prepare beside, the runtime report (uid, passwd name,
+# HOME, mounts) is written here, after prepare_wait, not by a postStart hook:
+# a postStart hook holds the kubelet back from starting the next container, and
+# its file would make a new volume look non-empty to the seeding.
+runtime_report() {
+  [ -n "${GITSPACE_RUNTIME_REPORT:-}" ] || return 0
+  /bin/sh -c "$GITSPACE_RUNTIME_REPORT" "$HOME" >&2 || log_warn "the runtime report failed (exit $?)"
+  unset GITSPACE_RUNTIME_REPORT
+}
+
 # start_ide REPO_DIR: set up and start the IDE for IDE_TYPE.
 start_ide() {
   local repo=$1
@@ -149,6 +214,9 @@ main() {
   default_ide_port "$IDE_TYPE" >/dev/null # validates IDE_TYPE
   export IDE_TYPE IDE_PORT GITSPACE_USER
   cd "$HOME"
+  prepare_wait
+  unset GITSPACE_PREPARE_SYNC GITSPACE_PREPARE_OWNER GITSPACE_PREPARE_IMAGE GITSPACE_SEED_HOME
+  runtime_report
   # A full or read-only HOME: the start's own writes go to the run dir.
   volume_space_setup "$HOME"
   mkdir -p "$(gitspace_log_dir)"
