@@ -37,12 +37,12 @@ CLI=(node "$root/bin/gitspace-chart.js")
 IMAGE=gitspace-chart/gitspace:0.1.0
 WORK=$(mktemp -d)
 GIT_PID=""
-# The PV's disk as the node sees it (cluster.sh small-pv mounts it there).
-MNT=$(bash -c "source '$root/test/cluster/lib/common.sh' && printf '%s' \"\$CLUSTER_DATA/pv-small/mnt/$PV\"")
 FULL_TAIL="bytes free; delete files or ask for a bigger volume"
 
 # shellcheck source=test/lib/checks.bash
 source "$root/test/lib/checks.bash"
+# The PV's disk as the node sees it (cluster.sh small-pv mounts it there).
+MNT=$(small_pv_mnt "$PV")
 k() { kubectl -n "$NS" "$@"; }
 
 cleanup() {
@@ -92,14 +92,7 @@ no_crash_line() {
   [[ "$logs" != *"ERROR: step '"* ]] || { echo "an ERR-trap line:"; grep "ERROR: step '" <<<"$logs"; return 1; }
 }
 
-ready() {
-  if ! k rollout status "deploy/$DEP" --timeout=3m >/dev/null ||
-    ! k wait pod -l "$SELECTOR" --for=condition=Ready --timeout=3m >/dev/null; then
-    k get pod -l "$SELECTOR" -o wide
-    k get events --sort-by=.lastTimestamp | tail -n 8
-    return 1
-  fi
-}
+ready() { gitspace_ready 3m; }
 
 restart_pod() {
   k delete pod -l "$SELECTOR" --wait=true --timeout=2m >/dev/null && ready

@@ -43,10 +43,7 @@ trap cleanup EXIT
 pod() { k get pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" -o jsonpath='{.items[0].metadata.name}'; }
 
 # ready: the one gitspace pod is Ready (the old one gone).
-ready() {
-  k rollout status "deploy/$DEP" --timeout=3m >/dev/null &&
-    k wait pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" --for=condition=Ready --timeout=3m >/dev/null
-}
+ready() { gitspace_ready 3m; }
 
 # free_bytes: what the user can still write in HOME.
 free_bytes() { k exec "deploy/$DEP" -c gitspace -- sh -c 'stat -f -c "%a * %S" "$HOME" | xargs expr'; }

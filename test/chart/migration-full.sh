@@ -30,12 +30,12 @@ DEP="$REL-gitspace"
 CHART="$root/charts/gitspace"
 IMAGE=gitspace-chart/gitspace:0.1.0
 WORK=$(mktemp -d)
-# The PV's disk as the node sees it (cluster.sh small-pv mounts it there).
-MNT=$(bash -c "source '$root/test/cluster/lib/common.sh' && printf '%s' \"\$CLUSTER_DATA/pv-small/mnt/$PV\"")
 LEFT=8192
 
 # shellcheck source=test/lib/checks.bash
 source "$root/test/lib/checks.bash"
+# The PV's disk as the node sees it (cluster.sh small-pv mounts it there).
+MNT=$(small_pv_mnt "$PV")
 k() { kubectl -n "$NS" "$@"; }
 
 cleanup() {
@@ -46,15 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SELECTOR="app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace"
-ready() {
-  if ! k rollout status "deploy/$DEP" --timeout=3m >/dev/null ||
-    ! k wait pod -l "$SELECTOR" --for=condition=Ready --timeout=3m >/dev/null; then
-    k get pod -l "$SELECTOR" -o wide
-    k get events --sort-by=.lastTimestamp | tail -n 8
-    return 1
-  fi
-}
+ready() { gitspace_ready 3m; }
 # sh_in CMD: CMD in the gitspace as the user (kubectl exec).
 sh_in() { k exec "deploy/$DEP" -c gitspace -- bash -c "$1"; }
 

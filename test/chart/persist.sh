@@ -35,10 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 pod() { k get pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" -o jsonpath='{.items[0].metadata.name}'; }
-ready() {
-  k rollout status "deploy/$DEP" --timeout=8m >/dev/null &&
-    k wait pod -l "app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace" --for=condition=Ready --timeout=8m >/dev/null
-}
+ready() { gitspace_ready 8m; }
 # as_user CMD: a shell of the user in the gitspace.
 as_user() { k exec "deploy/$DEP" -c gitspace -- bash -c "$1"; }
 

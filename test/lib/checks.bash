@@ -15,3 +15,26 @@ check() {
   shift
   if out=$("$@" 2>&1); then ok "$name"; else nok "$name"; printf '%s\n' "$out" | tail -n 30 >&2; fi
 }
+
+# Shared by the cluster scripts that test one gitspace release: they set NS, REL and DEP
+# (the release's Deployment) before calling these.
+
+# gitspace_ready [TIMEOUT]: the release's rollout is done and its one gitspace pod Ready (the
+# old one gone); when not, the pod and the namespace's last events, for the failed check.
+gitspace_ready() {
+  local t=${1:-3m} sel="app.kubernetes.io/instance=$REL,app.kubernetes.io/component=gitspace"
+  if ! kubectl -n "$NS" rollout status "deploy/$DEP" --timeout="$t" >/dev/null ||
+    ! kubectl -n "$NS" wait pod -l "$sel" --for=condition=Ready --timeout="$t" >/dev/null; then
+    kubectl -n "$NS" get pod -l "$sel" -o wide
+    kubectl -n "$NS" get events --sort-by=.lastTimestamp | tail -n 8
+    return 1
+  fi
+}
+
+# small_pv_mnt NAME: where `cluster.sh small-pv NAME` mounts the PV's disk on the node (a
+# separate shell: the cluster's common.sh is not meant to be sourced into a test script).
+small_pv_mnt() {
+  local common
+  common="$(cd "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib" && pwd)/common.sh"
+  bash -c 'source "$1" && printf "%s" "$CLUSTER_DATA/pv-small/mnt/$2"' _ "$common" "$1"
+}
