@@ -97,7 +97,8 @@ stage_e2e() {
   bash test/chart/persist.sh
 }
 # Every writing step of a start on a full, then read-only, small volume of the cluster (its own
-# PV, namespace and git server), and the migration hook of a legacy volume that is nearly full;
+# PV, namespace and git server), the migration hook of a legacy volume that is nearly full, and
+# an image upgrade adding a persisted path on a full volume;
 # brings up what it needs when run alone (all cached).
 stage_volume() {
   bash images/build.sh gitspace
@@ -105,6 +106,10 @@ stage_volume() {
   bash test/cluster/cluster.sh load-image gitspace-chart/gitspace:0.1.0
   bash test/chart/full-volume-steps.sh
   bash test/chart/migration-full.sh
+  # The image-upgrade refresh and a newly persisted path on a full volume (the language image).
+  bash images/build.sh devbase
+  bash test/cluster/cluster.sh load-image gitspace-chart/test-lang:0.1.0
+  bash test/chart/upgrade-full.sh
 }
 # The IDE in a real browser (headless chromium, playwright-core) on both runtimes, Kubernetes
 # through a real ingress controller (Traefik, built once per machine): browser-report.json.

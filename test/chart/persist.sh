@@ -77,23 +77,10 @@ same_go() {
 }
 
 # --- the image upgrade's refresh, SIGKILLed mid-way (issue 18 point 4; docs/persistence.md) ---
-# The next version of the language image: HOME's .bashrc and .profile changed, .bash_logout
-# dropped, a new ~/.config/next-tool/config, six new tools in /go/bin. Built from the cache
-# (same id each run, so load-image imports it once per machine).
-NEXT=gitspace-chart/test-lang-next:0.1.0
-next_image() {
-  docker build -q -t "$NEXT" - >/dev/null <<'DOCKERFILE' && bash "$root/test/cluster/cluster.sh" load-image "$NEXT"
-FROM gitspace-chart/test-lang:0.1.0
-RUN echo '# added by the next image' >>/home/vscode/.bashrc \
- && echo '# the next image changed this too' >>/home/vscode/.profile \
- && rm /home/vscode/.bash_logout \
- && mkdir -p /home/vscode/.config/next-tool \
- && echo 'from the next image' >/home/vscode/.config/next-tool/config \
- && chown -R vscode:vscode /home/vscode \
- && for i in 1 2 3 4 5 6; do printf '#!/bin/sh\necho imagetool-%s\n' "$i" >/go/bin/imagetool-$i; done \
- && chown root:golang /go/bin/imagetool-* && chmod 775 /go/bin/imagetool-*
-DOCKERFILE
-}
+# The next version of the language image (lang_next_image, test/lib/checks.bash): HOME's .bashrc
+# and .profile changed, .bash_logout dropped, a new ~/.config/next-tool/config, six new tools in /go/bin.
+NEXT=$LANG_NEXT
+next_image() { lang_next_image; }
 
 # user_work: what the user does before the upgrade: edits .profile (the image changes it too:
 # a conflict), adds files in HOME, puts a tool of their own where the next image has one.

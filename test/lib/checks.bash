@@ -38,3 +38,26 @@ small_pv_mnt() {
   common="$(cd "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib" && pwd)/common.sh"
   bash -c 'source "$1" && printf "%s" "$CLUSTER_DATA/pv-small/mnt/$2"' _ "$common" "$1"
 }
+
+# The next version of the language image (gitspace-chart/test-lang), for the image-upgrade tests
+# (persist.sh, upgrade-full.sh): HOME's .bashrc and .profile changed, .bash_logout dropped, a new
+# ~/.config/next-tool/config, six new tools in /go/bin, one in npm's global prefix. Built from the
+# cache (same id each run, so load-image imports it once per machine).
+LANG_NEXT=gitspace-chart/test-lang-next:0.1.0
+lang_next_image() {
+  local cluster
+  cluster="$(cd "$(dirname "${BASH_SOURCE[0]}")/../cluster" && pwd)/cluster.sh"
+  docker build -q -t "$LANG_NEXT" - >/dev/null <<'DOCKERFILE' && bash "$cluster" load-image "$LANG_NEXT"
+FROM gitspace-chart/test-lang:0.1.0
+RUN echo '# added by the next image' >>/home/vscode/.bashrc \
+ && echo '# the next image changed this too' >>/home/vscode/.profile \
+ && rm /home/vscode/.bash_logout \
+ && mkdir -p /home/vscode/.config/next-tool \
+ && echo 'from the next image' >/home/vscode/.config/next-tool/config \
+ && chown -R vscode:vscode /home/vscode \
+ && for i in 1 2 3 4 5 6; do printf '#!/bin/sh\necho imagetool-%s\n' "$i" >/go/bin/imagetool-$i; done \
+ && chown root:golang /go/bin/imagetool-* && chmod 775 /go/bin/imagetool-* \
+ && printf '#!/bin/sh\necho npmtool\n' >/usr/local/share/npm-global/bin/npmtool \
+ && chown root:npm /usr/local/share/npm-global/bin/npmtool && chmod 775 /usr/local/share/npm-global/bin/npmtool
+DOCKERFILE
+}

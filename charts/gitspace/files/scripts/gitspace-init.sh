@@ -160,6 +160,12 @@ cmd_prepare() {
     # on a full or read-only volume it waits for the next start.
     defer_if_full "layout marker" "$vol" write_layout "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
   fi
+  # After every step that may wait for space (so they met the full volume as it is): the
+  # persisted paths' mount points, which the kubelet cannot make on a full volume, then the reserve.
+  if [ "${GITSPACE_LAYOUT:-home}" != legacy ]; then
+    persist_mount_points_env "$vol"
+    persist_reserve "$vol"
+  fi
   if [ -n "${GITSPACE_ETC_OUT:-}" ]; then
     export_etc "$GITSPACE_ETC_OUT"
   fi

@@ -100,6 +100,9 @@ persist_copy() {
 persist_seed_path() {
   local vol=$1 p=$2 uid=$3 gid=$4
   local area="$vol/.gitspace/persist" sdir="$vol/.gitspace/persist.state" key final stage st=''
+  # A write that fails names the path (write_file_atomic).
+  local GS_STEP
+  GS_STEP="persisted path $(q "$p")"
   key=$(persist_key "$p")
   final="$area${p}"
   stage="$(dirname "$final")/.$(basename "$final").gitspace-seeding"
@@ -127,8 +130,12 @@ persist_seed_path() {
     [ "$st" != copying ] || log_warn "persisted path $(q "$p"): a previous seeding was interrupted: copying again over what it left"
     log_info "seeding persisted path $(q "$p") from the image into $(q "${final#"$vol"/}") (cp -a)"
     mkdir -p "$(dirname "$final")"
-    persist_copy "$p" "$stage" "$uid" "$gid" ||
+    # A failed copy (a full volume) is removed: its blocks are the user's; the state stays
+    # "copying", so the next start copies again.
+    if ! persist_copy "$p" "$stage" "$uid" "$gid"; then
+      rm -rf "$stage"
       die "persisted path $(q "$p"): copying it into the volume failed: $(space_note "$vol")"
+    fi
     # The manifest before the rename: once the path is in place, it is described.
     if [ -d "$p" ]; then manifest_write "$p" "$sdir/$key.manifest"; fi
     # An empty folder there (kubelet makes a missing subPath) gives way.
@@ -151,6 +158,56 @@ persist_seed() {
   for p in "$@"; do persist_validate_path "$p" "${HOME:-/nonexistent}"; done
   mkdir -p "$vol/.gitspace/persist" "$vol/.gitspace/persist.state"
   for p in "$@"; do persist_seed_path "$vol" "$p" "$uid" "$gid"; done
+}
+
+# The reserve: a file of the gitspace's own (VOLUME/.gitspace/reserve) that
+# stands in for the few blocks the mount point of a persisted path needs. The
+# kubelet makes a missing subPath folder itself, and on a volume with no
+# block free that mkdir fails: the gitspace container is never created
+# (CreateContainerConfigError), the user is locked out. So prepare makes the
+# mount points itself, and on a full volume frees the reserve to do it.
+PERSIST_RESERVE_BYTES=262144
+
+# persist_reserve VOLUME: the reserve written when the volume has room (16 MiB
+# free or more, low_space_bytes), staged and renamed; never an error.
+persist_reserve() {
+  local r="$1/.gitspace/reserve" free
+  [ ! -f "$r" ] || return 0
+  free=$(free_bytes "$1" 2>/dev/null) || return 0
+  ((free >= $(low_space_bytes))) || return 0
+  if head -c "$PERSIST_RESERVE_BYTES" /dev/zero >"$r.tmp" 2>/dev/null && mv -f "$r.tmp" "$r"; then
+    log_info "kept $PERSIST_RESERVE_BYTES bytes in $(q ".gitspace/reserve") for the mount points of persisted paths on a full volume"
+  else
+    rm -f "$r.tmp"
+  fi
+}
+
+# persist_mount_points VOLUME PATH...: the folder each persisted path is
+# mounted from exists (empty while its seeding waits: the next start with free
+# space seeds it). On a full volume the reserve is freed to make them; without
+# one, the error names the path, the free space and the way out.
+persist_mount_points() {
+  local vol=$1 p d r="$1/.gitspace/reserve"
+  shift
+  for p in "$@"; do
+    d="$vol/.gitspace/persist$p"
+    [ ! -d "$d" ] || continue
+    mkdir -p "$d" 2>/dev/null && continue
+    if [ -f "$r" ]; then
+      local free
+      free=$(free_bytes "$vol") || free='?'
+      rm -f "$r"
+      log_warn "persisted path $(q "$p"): no room for its mount point ($free bytes free): freed the gitspace's reserve ($PERSIST_RESERVE_BYTES bytes, .gitspace/reserve) for it; it is empty until a start with free space seeds it"
+    fi
+    mkdir -p "$d" || die "persisted path $(q "$p"): making its mount point $(q "${d#"$vol"/}") failed: $(space_note "$vol"); until then the gitspace cannot start: free space with gitspace-chart rescue"
+  done
+}
+
+# persist_mount_points_env VOLUME: persist_mount_points for GITSPACE_PERSIST_PATHS.
+persist_mount_points_env() {
+  local paths=()
+  [ -z "${GITSPACE_PERSIST_PATHS:-}" ] || mapfile -t paths < <(printf '%s\n' "$GITSPACE_PERSIST_PATHS" | sed '/^$/d')
+  [ ${#paths[@]} -eq 0 ] || persist_mount_points "$1" "${paths[@]}"
 }
 
 # persist_seed_env VOLUME UID GID: the paths from GITSPACE_PERSIST_PATHS (one

@@ -227,8 +227,11 @@ _put() {
   fi
   stage="$(dirname "$dst")/.$(basename "$dst").gitspace-new"
   rm -rf "$stage"
-  cp -a "$src" "$stage"
-  _own "$home" "$src" "$stage"
+  # A copy that fails (a full volume) leaves no half file beside the user's, nor its blocks.
+  if ! cp -a "$src" "$stage" || ! _own "$home" "$src" "$stage"; then
+    rm -rf "$stage"
+    die "refresh: copying $(q "$src") to $(q "$dst") failed: $(space_note "$(dirname "$dst")")"
+  fi
   mv -Tf "$stage" "$dst"
 }
 
