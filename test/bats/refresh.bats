@@ -288,3 +288,40 @@ aside() { xroot "$1" sh -c "ls -d $V/.gitspace/upgrades/*/" | sed 's:/$::'; }
   assert_eq "$(xroot "$c" cat "$(aside "$c")/home/both.txt")" "both v2" "the image's version of a file both changed, beside"
   assert_eq "$(user_files "$c")" "$before" "the user's files after the refresh"
 }
+
+@test "the volume fills during the refresh: the copy that did not fit is removed, the journal stays; freed, the next start finishes the same plan" {
+  local c before want
+  c=$(ctr_start "$IMG_LANG" --tmpfs "$V:size=16m")
+  image_v1 "$c"
+  prep "$c" test/img:v1 >/dev/null 2>&1
+  user_edits "$c"
+  image_v2 "$c"
+  # the next image also brings a file bigger than what is left: the plan fits, that copy does not
+  xroot "$c" sh -c 'head -c 2097152 /dev/urandom >/home/vscode/big-new.bin && chown 1000:1000 /home/vscode/big-new.bin'
+  want=$(xroot "$c" sh -c 'sha256sum </home/vscode/big-new.bin')
+  before=$(user_files "$c")
+  # shellcheck disable=SC2016 # expanded by the container's sh
+  xroot "$c" sh -c 'fallocate -l "$(($(stat -f -c "%a * %S" "$1") - 1048576))" "$1/filler"' sh "$V"
+  run prep "$c" test/img:v2
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "refresh: copying /home/vscode/big-new.bin to $V/big-new.bin failed: the volume is full ("
+  assert_contains "$output" "image refresh: not done: the volume is full ("
+  refute_contains "$output" "ERROR: step '"
+  run xroot "$c" find "$V" -name '*.gitspace-new'
+  assert_eq "$output" "" "staged copies left"
+  run xroot "$c" test -e "$V/big-new.bin"
+  [ "$status" -ne 0 ]
+  assert_eq "$(xroot "$c" cat "$V/.gitspace/image")" test/img:v1 "the recorded image while the refresh waits"
+  assert_eq "$(user_files "$c")" "$before" "the user's files after the refresh stopped"
+  xroot "$c" rm "$V/filler"
+  run prep "$c" test/img:v2
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "was interrupted: finishing it"
+  assert_contains "$output" "refresh done"
+  assert_eq "$(xroot "$c" sh -c "sha256sum <$V/big-new.bin")" "$want" "the image's big file after the refresh"
+  assert_eq "$(xroot "$c" cat "$V/img.txt")" "img v2" "a file the image changed"
+  assert_eq "$(xroot "$c" cat "$V/.gitspace/image")" test/img:v2
+  assert_eq "$(user_files "$c")" "$before" "the user's files after the refresh"
+  run xroot "$c" find "$V" -name '*.gitspace-new'
+  assert_eq "$output" "" "staged copies left"
+}
