@@ -143,7 +143,9 @@ migrated_at_home() {
   out=$(sh_in 'pwd; cat ~/.gitspace/layout; grep -c "^done\|^finished" ~/.gitspace/migration.journal; sha256sum ~/.bashrc ~/.profile | cut -d" " -f1') || { echo "$out"; return 1; }
   want=$(docker run --rm --entrypoint sh "$IMAGE" -c 'sha256sum /home/vscode/.bashrc /home/vscode/.profile | cut -d" " -f1')
   [[ "$out" == "/home/vscode"$'\n'"home 1"$'\n'*$'\n'"$want" ]] || { echo "got: $out"; return 1; }
-  k logs "deploy/$DEP" -c prepare | grep -q 'already migrated, nothing to do'
+  # (the log read whole first: grep -q ends at the match, and under pipefail kubectl's SIGPIPE failed the check)
+  out=$(k logs "deploy/$DEP" -c prepare) || return 1
+  [[ "$out" == *"already migrated, nothing to do"* ]] || { printf '%s\n' "$out" | tail -n 20; return 1; }
 }
 
 main() {
