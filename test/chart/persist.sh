@@ -100,7 +100,7 @@ user_snapshot() {
 # upgrade_killed: helm upgrade to the next image, its prepare given the refresh's test hook
 # GITSPACE_REFRESH_KILL_AFTER (refresh.sh: SIGKILL of the refresh's processes right after plan
 # step N), added by a post-renderer: the chart has no value for a test hook. The refresh is
-# killed after step 8 (of 11: HOME done, /go begun); kubelet starts prepare again, which
+# killed after step 8 (of 12: HOME done, /go begun); kubelet starts prepare again, which
 # finds the journal and finishes the refresh.
 upgrade_killed() {
   cat >"$WORK/kill-hook" <<'SH'
@@ -140,9 +140,9 @@ killed_then_resumed() {
   [[ "$first" == *"refreshing what the image put in HOME"* && "$first" != *"refresh done"* ]] ||
     { echo "first run:"; printf '%s\n' "$first" | tail -n 20; return 1; }
   [[ $(grep -c 'refresh: \(copy\|beside\|aside\|meta\|rmdir\) ' <<<"$first") == 8 ]] || { echo "first run did not stop after step 8:"; grep 'refresh' <<<"$first"; return 1; }
-  [[ "$second" == *"was interrupted: finishing it"*"refresh: resuming after step 8"*"refresh done: 11 changes"* ]] ||
+  [[ "$second" == *"was interrupted: finishing it"*"refresh: resuming after step 8"*"refresh done: 12 changes"* ]] ||
     { echo "second run:"; printf '%s\n' "$second" | grep refresh; return 1; }
-  [[ $(grep -c 'refresh: \(copy\|beside\|aside\|meta\|rmdir\) ' <<<"$second") == 3 ]] || { echo "second run did not do steps 9 to 11 only:"; grep 'refresh' <<<"$second"; return 1; }
+  [[ $(grep -c 'refresh: \(copy\|beside\|aside\|meta\|rmdir\) ' <<<"$second") == 4 ]] || { echo "second run did not do steps 9 to 12 only:"; grep 'refresh' <<<"$second"; return 1; }
 }
 
 # user_files_kept: every entry the user wrote or changed, and every image file the refresh had
@@ -187,7 +187,8 @@ added	go	bin/imagetool-2
 added	go	bin/imagetool-3
 added	go	bin/imagetool-4
 added	go	bin/imagetool-5
-conflict	go	bin/imagetool-6: new in the image, but you have your own; yours is kept, the image's is in .gitspace/upgrades/$stamp/go/bin/imagetool-6"
+conflict	go	bin/imagetool-6: new in the image, but you have your own; yours is kept, the image's is in .gitspace/upgrades/$stamp/go/bin/imagetool-6
+added	usr/local/share/npm-global	bin/npmtool"
   diff <(printf '%s\n' "$want") <(grep -v '^#' <<<"$r" ) || return 1
   diff <(as_user "cat ~/.gitspace/upgrades/$stamp/REPORT.txt") <(printf '%s\n' "$r") || return 1
   want=$(docker run --rm --entrypoint sh "$NEXT" -c 'sha256sum /home/vscode/.profile /go/bin/imagetool-6' | awk '{print $1}')
