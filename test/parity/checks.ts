@@ -267,6 +267,8 @@ async function gitInRepo(ctx: CheckContext, args: string[]): Promise<string> {
 function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
   const ssh = ctx.ide.protocol === 'ssh';
   const hooks = ctx.hooks ? ['.parity-post-create', '.parity-post-start'] : [];
+  // The features case: its postCreateCommand's file and the one a feature's own postCreateCommand writes (both runtimes).
+  if (ctx.features) hooks.push(FEATURES_POST_CREATE_FILE, ctx.features.featurePostCreate.file);
   // The image label's lifecycle commands run on Kubernetes only (DOCS.label).
   const labelHooks = [ctx.labelOnly.postCreateMarker, ctx.labelOnly.postStartMarker].filter((m): m is string => Boolean(m));
   // code-server's config (~/.config) and data (~/.local) on both; an entry the image has is not counted.
