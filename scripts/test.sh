@@ -49,9 +49,10 @@ stage_chart() {
 }
 stage_image() { docker_up && bash images/build.sh all; }
 # features: the devcontainer features build on the engine's BuildKit, FROM a test image,
-# with features from the local registry, a loopback tarball server and a checkout.
+# with features from the local registry, a loopback tarball server and a checkout; registry
+# auth against the cluster's htpasswd registry, and the cluster pulling through a pull Secret.
 stage_features() {
-  docker_up && bash "$root/images/build.sh" test-images && GITSPACE_REQUIRE_DOCKER=1 vitest_all_run test/features
+  docker_up && bash "$root/images/build.sh" test-images && wait_cluster_up && GITSPACE_REQUIRE_DOCKER=1 vitest_all_run test/features
 }
 stage_bats() { bash test/bats/run.sh; }
 stage_cluster() { wait_cluster_up && bash test/cluster/smoke.sh; }
@@ -151,7 +152,7 @@ main() {
   done
   step "setup: tools (cached in $GITSPACE_CACHE)"
   bash "$here/setup.sh"
-  if [[ " ${stages[*]} " == *" cluster "* || " ${stages[*]} " == *" browser "* ]]; then start_cluster_up; fi
+  if [[ " ${stages[*]} " == *" cluster "* || " ${stages[*]} " == *" browser "* || " ${stages[*]} " == *" features "* ]]; then start_cluster_up; fi
   # Traefik (the browser stage's ingress controller) compiles for minutes on a new machine: overlap it too.
   if [[ " ${stages[*]} " == *" browser "* ]]; then
     log_info "building traefik in the background (log: $GITSPACE_CACHE/traefik-build.log)"

@@ -17,6 +17,7 @@
 #   cluster.sh kubeconfig         print the kubeconfig path
 #   cluster.sh registry           print HOST:PORT of the registry the cluster pulls from
 #                                 (HTTPS, CA: pki/server-ca.crt; see lib/registry.sh)
+#   cluster.sh registry-auth      HOST:PORT USER PASSWORD-FILE of the one with htpasswd auth
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -137,7 +138,7 @@ cmd_down() {
   daemon_stop kube-controller-manager
   daemon_stop kube-apiserver
   daemon_stop etcd
-  GITSPACE_REGISTRY_DIR=$CLUSTER_REGISTRY_DIR bash "$REPO_ROOT/scripts/registry.sh" stop 9>&-
+  cluster_registry_down
   storage_down
   if ip link show cni0 >/dev/null 2>&1; then ip link del cni0 || true; fi
   rm -rf "$CLUSTER_DATA/cni-ipam"
@@ -186,6 +187,7 @@ main() {
     reset) cmd_reset ;;
     kubeconfig) printf '%s\n' "$GITSPACE_KUBECONFIG" ;;
     registry) printf '%s\n' "$CLUSTER_REGISTRY" ;;
+    registry-auth) printf '%s %s %s\n' "$CLUSTER_REGISTRY_AUTH" "$CLUSTER_REGISTRY_AUTH_USER" "$CLUSTER_REGISTRY_AUTH_DIR/password" ;;
     load-image)
       (($# >= 1)) || die "usage: cluster.sh load-image IMAGE:TAG [IMAGE:TAG...]"
       docker_up 9>&-
@@ -197,7 +199,7 @@ main() {
     small-pv-grow) (($# == 2)) || die "usage: cluster.sh small-pv-grow NAME SIZE"; small_pv_grow "$1" "$2" ;;
     small-pv-delete) (($# == 1)) || die "usage: cluster.sh small-pv-delete NAME"; small_pv_delete "$1" ;;
     _pv-recycler) pv_recycler_loop ;;
-    *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 

@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import { pushFeature } from '../../generator/src/features/oci.ts';
 import { parseOciRef } from '../../generator/src/features/reference.ts';
 import { tarDirectory } from '../../generator/src/features/tarball.ts';
-import { repoRoot } from '../unit/helpers.ts';
+// Not ../unit/helpers.ts: the parity suite (test/parity/features.ts) uses these outside vitest.
+const repoRoot = join(import.meta.dirname, '..', '..');
 
 /** Where every test feature's install.sh appends its id: the install order as it happened. */
 export const ORDER_LOG = '/usr/local/share/gitspace-features-test/order';

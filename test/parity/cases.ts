@@ -78,6 +78,30 @@ export interface ParityCase {
    * after it, and the conflicts its report lists.
    */
   upgrade?: UpgradeSpec;
+  /**
+   * devcontainer features (test/parity/features.ts): devcontainer.json is written at run time, the
+   * generator builds them FROM the image (values --build --push) and the pod pulls the result from
+   * the cluster's registry; the rows compare what the user sees of them against this.
+   */
+  features?: ExpectedFeatures;
+}
+
+/** What the features case's postCreateCommand writes in HOME: the features' tools as it finds them, and hello's greeting. */
+export const FEATURES_POST_CREATE_FILE = '.parity-features-post-create';
+
+/** What the features case's features give the user, written by hand from test/features/fixtures.ts. */
+export interface ExpectedFeatures {
+  /** Tool -> where `command -v` finds it, and what it prints when the user runs it (options applied). */
+  tools: Record<string, { path: string; output: string }>;
+  containerEnv: Record<string, string>;
+  /** The features' ids in the order their install.sh ran. */
+  order: string;
+  /** Files the install scripts wrote (dependsOn options, what an installsAfter feature found). */
+  files: Record<string, string>;
+  /** What the user's postCreateCommand found (features.ts FEATURES_POST_CREATE_FILE). */
+  postCreate: string;
+  /** A feature's own postCreateCommand: the file in HOME it writes and what it holds. */
+  featurePostCreate: { file: string; content: string };
 }
 
 export interface LabelOnly {
@@ -223,6 +247,32 @@ export const CASES: ParityCase[] = [
         '/go/bin/gotool-helper': null,
       },
       conflicts: ['/home/vscode/.profile', '/go/gotool.conf'],
+    },
+  },
+  {
+    name: 'features',
+    about: 'devcontainer features: OCI (dependsOn, options, containerEnv), tarball (installsAfter), local (its own postCreateCommand); built FROM the image with BuildKit, pulled by the cluster from its registry',
+    image: IMAGE,
+    generatorArgs: [],
+    expected: vscode,
+    hooks: false,
+    features: {
+      tools: {
+        // hello: options greeting "hi", shout true, flavor "hot"; local-tool: option level "3".
+        hello: { path: '/opt/hello/bin/hello', output: 'HI hot' },
+        'local-tool': { path: '/usr/local/bin/local-tool', output: 'local-tool level 3' },
+      },
+      containerEnv: { HELLO_HOME: '/opt/hello', GREET_FROM: 'tarball' },
+      // Round 1: marker (no dependencies) and local-tool, ties sorted by resource ("./local-tool" first);
+      // round 2: hello (dependsOn marker); round 3: greet (installsAfter hello).
+      order: 'local-tool marker hello greet',
+      files: {
+        // hello's dependsOn gives marker the option note "from-hello"; greet ran hello after it was installed.
+        '/usr/local/share/gitspace-features-test/marker-note': 'from-hello',
+        '/usr/local/share/gitspace-features-test/greet-saw': 'HI hot',
+      },
+      postCreate: '/opt/hello/bin/hello /usr/local/bin/local-tool HI hot',
+      featurePostCreate: { file: 'local-tool-ran', content: 'local-tool level 3' },
     },
   },
   {

@@ -10,7 +10,7 @@ import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
 import type { RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
 import { httpGet, sshBanner, sshRun } from './ide.ts';
-import type { LabelOnly } from './cases.ts';
+import { FEATURES_POST_CREATE_FILE, type ExpectedFeatures, type LabelOnly } from './cases.ts';
 import type { Capabilities, Gitspace, RuntimeName } from './runtime.ts';
 import { vsixIdFromPath } from './vsix.ts';
 
@@ -73,6 +73,8 @@ export interface CheckContext {
   labelOnly: LabelOnly;
   /** Probe the whole filesystem for directories outside HOME the user can write (cases.ts). */
   probeWritable: boolean;
+  /** The features case's expectations (cases.ts). */
+  features?: ExpectedFeatures;
 }
 
 export interface Observation {
@@ -99,8 +101,6 @@ export const DOCS = {
   users: deviation('users-missing-from-the-image-are-created'),
   home: deviation('home-comes-from-the-resolved-user'),
   profile: deviation('containerenv-in-etcprofile-is-quoted'),
-  postCreate: deviation('postcreatecommand-runs-once-per-volume'),
-  gitIdentity: deviation('the-users-own-git-identity-survives-a-reset'),
   credentials: deviation('git-credentials-in-the-running-gitspace'),
   outsideHome: deviation('persistence-outside-home'),
   hostDockerInternal: deviation('no-hostdockerinternal'),
@@ -265,6 +265,8 @@ async function gitInRepo(ctx: CheckContext, args: string[]): Promise<string> {
 function homeAdded(ctx: CheckContext): string | Record<RuntimeName, string> {
   const ssh = ctx.ide.protocol === 'ssh';
   const hooks = ctx.hooks ? ['.parity-post-create', '.parity-post-start'] : [];
+  // The features case: its postCreateCommand's file and the one a feature's own postCreateCommand writes (both runtimes).
+  if (ctx.features) hooks.push(FEATURES_POST_CREATE_FILE, ctx.features.featurePostCreate.file);
   // The image label's lifecycle commands run on Kubernetes only (DOCS.label).
   const labelHooks = [ctx.labelOnly.postCreateMarker, ctx.labelOnly.postStartMarker].filter((m): m is string => Boolean(m));
   // code-server's config (~/.config) and data (~/.local) on both; an entry the image has is not counted.
@@ -795,6 +797,35 @@ export const CHECKS: Check[] = [
           rows.push(obs(`image label only: containerEnv ${k} in exec (${label})`, await sh(ctx, 'printenv -- "$1" || echo "(unset)"', [k]), { docker: '(unset)', kubernetes: want }, DOCS.label));
         }
       }
+      return rows;
+    },
+  },
+  {
+    // devcontainer features, built FROM the image (Docker Gitspace's build; the pod pulls the
+    // result from the cluster's registry): what the user finds of each, as the user.
+    id: 'features',
+    phases: ['fresh', 'after-recreate'],
+    async run(ctx, phase) {
+      const f = ctx.features;
+      if (!f) return [];
+      const label = PHASE_LABEL[phase];
+      const rows: Observation[] = [];
+      for (const [tool, want] of Object.entries(f.tools)) {
+        rows.push(obs(`features: ${tool} on the user's PATH (${label})`, await sh(ctx, 'command -v -- "$1" || echo "(not found)"', [tool]), want.path));
+        rows.push(obs(`features: ${tool} run by the user, its options applied (${label})`, await sh(ctx, '"$1" 2>&1 || echo "(exit $?)"', [tool]), want.output));
+      }
+      for (const [k, want] of Object.entries(f.containerEnv).sort(([a], [b]) => a.localeCompare(b))) {
+        rows.push(obs(`features: containerEnv ${k} in exec (${label})`, await sh(ctx, 'printenv -- "$1" || echo "(unset)"', [k]), want));
+      }
+      if (phase !== 'fresh') return rows;
+      rows.push(obs('features: install order (each install.sh appended its id)', await sh(ctx, "tr '\\n' ' ' < /usr/local/share/gitspace-features-test/order | sed 's/ $//'"), f.order));
+      for (const [file, want] of Object.entries(f.files)) {
+        rows.push(obs(`features: ${file} (written at install)`, await sh(ctx, 'cat -- "$1" 2>/dev/null || echo "(missing)"', [file]), want));
+      }
+      rows.push(obs('features: user and HOME of an exec', await sh(ctx, 'echo "$(id -un) $HOME"'), `${ctx.expected.name} ${ctx.expected.home}`));
+      rows.push(obs("features: the user's postCreateCommand found the features' tools", await sh(ctx, 'if [ -f "$HOME/$1" ]; then tr "\\n" " " < "$HOME/$1" | sed "s/ $//"; else echo "(missing)"; fi', [FEATURES_POST_CREATE_FILE]), f.postCreate));
+      const fp = f.featurePostCreate;
+      rows.push(obs(`features: a feature's own postCreateCommand ran (~/${fp.file})`, await sh(ctx, 'cat -- "$HOME/$1" 2>/dev/null || echo "(missing)"', [fp.file]), fp.content));
       return rows;
     },
   },

@@ -72,6 +72,8 @@ export function runArgEnv(runArgs: string[] = []): string[] {
 interface ImageFacts {
   user: string;
   metadata: Record<string, unknown>;
+  /** The label entries of installed features (they carry an `id`), in install order. */
+  features: Record<string, unknown>[];
 }
 
 /** The image's USER and its devcontainer.metadata label (entries merged, later wins), as upstream reads them. */
@@ -81,12 +83,16 @@ async function imageFacts(image: string): Promise<ImageFacts> {
     Labels?: Record<string, string> | null;
   };
   const metadata: Record<string, unknown> = {};
+  const features: Record<string, unknown>[] = [];
   const label = cfg.Labels?.['devcontainer.metadata'];
   if (label) {
     const parsed = JSON.parse(label) as unknown;
-    for (const entry of Array.isArray(parsed) ? parsed : [parsed]) Object.assign(metadata, entry);
+    for (const entry of Array.isArray(parsed) ? parsed : [parsed]) {
+      Object.assign(metadata, entry);
+      if (entry && typeof entry === 'object' && typeof (entry as { id?: unknown }).id === 'string') features.push(entry as Record<string, unknown>);
+    }
   }
-  return { user: cfg.User ?? '', metadata };
+  return { user: cfg.User ?? '', metadata, features };
 }
 
 /** Everything the reference decides before `docker run`, from the repository's devcontainer.json and the image. */
@@ -133,8 +139,11 @@ export async function referencePlan(c: CaseInput): Promise<ReferencePlan> {
     env,
     idePort,
     ports: [idePort, ...new Set(forwarded)],
-    postCreate: lifecycleCommands(dc.postCreateCommand),
-    postStart: lifecycleCommands(dc.postStartCommand),
+    // Upstream takes each feature's postCreateCommand and postStartCommand from the feature's metadata,
+    // before the user's (features in install order); the image built here carries that metadata as
+    // the label's feature entries. Other label entries' commands stay unused, as upstream.
+    postCreate: [...facts.features.flatMap((f) => lifecycleCommands(f.postCreateCommand as Lifecycle)), ...lifecycleCommands(dc.postCreateCommand)],
+    postStart: [...facts.features.flatMap((f) => lifecycleCommands(f.postStartCommand as Lifecycle)), ...lifecycleCommands(dc.postStartCommand)],
     extensions: dc.customizations?.vscode?.extensions ?? [],
   };
 }

@@ -282,7 +282,9 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async start(c: CaseInput): Promise<Gitspace> {
-    await this.loadImage(`${c.values.image?.repository}:${c.values.image?.tag}`);
+    // imagePullPolicy Always: the image comes from a registry (the features case's, pushed by the
+    // generator's build): importing it would hide a pull that does not work.
+    if (c.values.image?.pullPolicy !== 'Always') await this.loadImage(`${c.values.image?.repository}:${c.values.image?.tag}`);
     const ns = `${PARITY_OWNER}-${c.name}`.slice(0, 63);
     const gs = new KubernetesGitspace(ns, c.name);
     await gs.delete(); // an interrupted run's leftovers

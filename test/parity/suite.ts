@@ -19,6 +19,7 @@ import { loadCasesDir } from './cases-dir.ts';
 import { chartHookFiles } from './chart.ts';
 import { CHECKS, DOCS, PHASE_LABEL, type CheckContext, type ExpectedPlace, type Observation, type Phase } from './checks.ts';
 import { DockerRuntime, StepError } from './docker.ts';
+import { prepareFeatures, type PreparedFeatures } from './features.ts';
 import { progress, run } from './exec.ts';
 import { createRepo, interfaceAddress, startGitServer, type GitServer } from './gitserver.ts';
 import { KubernetesRuntime } from './kubernetes.ts';
@@ -322,7 +323,17 @@ interface Shared {
 async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<RuntimeName, Observation[]>>> {
   const dir = path.join(s.work, kase.name);
   await mkdir(dir, { recursive: true });
-  const devcontainerFile = kase.devcontainerFile ?? path.join(repoRoot, 'test/parity/cases', kase.name, 'devcontainer.json');
+  // The features case writes its devcontainer.json at run time (its tarball server's port is in it).
+  const features = kase.features ? await prepareFeatures(dir, kase.name) : undefined;
+  try {
+    return await runCaseWith(kase, s, dir, features);
+  } finally {
+    features?.close();
+  }
+}
+
+async function runCaseWith(kase: ParityCase, s: Shared, dir: string, features: PreparedFeatures | undefined): Promise<Partial<Record<RuntimeName, Observation[]>>> {
+  const devcontainerFile = features?.devcontainerFile ?? kase.devcontainerFile ?? path.join(repoRoot, 'test/parity/cases', kase.name, 'devcontainer.json');
   const byRuntime: Partial<Record<RuntimeName, Observation[]>> = {};
   for (const [name, why] of s.unavailable) byRuntime[name] = [{ check: 'start', value: `ERROR: runtime unavailable: ${why}`, expected: 'ok' }];
 
@@ -334,6 +345,7 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
       'README.md': `# ${kase.name}\n\n${kase.about}\n`,
       ...(kase.devcontainerInRepo === false ? {} : { '.devcontainer/devcontainer.json': await readFile(devcontainerFile, 'utf8') }),
       ...kase.repoFiles?.(),
+      ...features?.repoFiles,
     },
     { private: true },
   );
@@ -345,7 +357,8 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
       '--image', kase.image, '--devcontainer', devcontainerFile,
       '--repo-url', s.server.url(s.gitHost, kase.name), '--release', kase.name, '-o', valuesFile,
       ...kase.generatorArgs,
-    ]);
+      ...(features?.generatorArgs ?? []),
+    ], { timeoutMs: 900_000 });
   } catch (err) {
     const v = `ERROR: gitspace-chart values failed: ${errorText(err).split('\n').slice(1).join(' ')}`;
     progress(`  ${v}`);
@@ -356,6 +369,12 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     // Settings the generator has no option for (the git identity): over its output, for both runtimes.
     const doc = YAML.parseDocument(await readFile(valuesFile, 'utf8'));
     for (const [k, v] of Object.entries(kase.values)) doc.set(k, v);
+    await writeFile(valuesFile, doc.toString());
+  }
+  if (features) {
+    // Pulled at every start: the pod's image comes from the registry, never from the node's cache.
+    const doc = YAML.parseDocument(await readFile(valuesFile, 'utf8'));
+    doc.setIn(['image', 'pullPolicy'], 'Always');
     await writeFile(valuesFile, doc.toString());
   }
   const values = await loadValues(valuesFile);
@@ -392,6 +411,7 @@ async function runCase(kase: ParityCase, s: Shared): Promise<Partial<Record<Runt
     writablePaths: kase.writablePaths ?? [],
     labelOnly: kase.labelOnly ?? {},
     probeWritable: kase.probeWritable ?? false,
+    features: kase.features,
   };
   // The upgrade scenario's next image and what both images hold at its paths, before either runtime starts.
   let upgrade: UpgradePlan | undefined;

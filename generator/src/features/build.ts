@@ -11,6 +11,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { execa } from 'execa';
+import { credentialsFor, refused } from './auth.ts';
 import { UserError } from '../cli.ts';
 import { mergeConfigs, METADATA_LABEL, parseDevcontainerJson, parseJsoncObject, parseMetadataLabel } from '../devcontainer.ts';
 import { checkImageRef, readLocalImage } from '../image.ts';
@@ -99,6 +100,27 @@ async function docker(args: string[], what: string, env?: Record<string, string>
   const r = await execa('docker', args, { reject: false, stdin: 'ignore', all: true, env });
   if (r.exitCode !== 0) throw new UserError(`${what}: docker ${args[0]} failed: ${String(r.all ?? '').trim().split('\n').slice(-3).join(' | ')}`);
   return String(r.stdout).trim();
+}
+
+/** The registry of an image reference, as Docker reads it (the first segment when it names a host). */
+export function registryOf(ref: string): string {
+  const first = ref.split('/')[0];
+  return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}
+
+/** docker push, which reads the same credentials as the feature client; a refusal says which registry and the fix. */
+async function dockerPush(tag: string) {
+  const r = await execa('docker', ['push', tag], { reject: false, stdin: 'ignore', all: true });
+  if (r.exitCode === 0) return;
+  const out = String(r.all ?? '').trim();
+  const reg = registryOf(tag);
+  if (/unauthorized|no basic auth credentials|authentication required|denied|401 Unauthorized/i.test(out)) {
+    throw refused(reg, `--push ${q(tag)}: docker push`, await credentialsFor(reg), 401);
+  }
+  if (/x509|certificate signed by unknown authority/i.test(out)) {
+    throw new UserError(`--push ${q(tag)}: docker push: registry ${reg} has a certificate Docker does not trust: put its CA in /etc/docker/certs.d/${reg}/ca.crt (${out.split('\n').at(-1)})`);
+  }
+  throw new UserError(`--push ${q(tag)}: docker push failed: ${out.split('\n').slice(-3).join(' | ')}`);
 }
 
 /** buildx: the docker CLI's plugin, else the standalone binary scripts/setup.sh puts in the cache. */
@@ -200,7 +222,7 @@ export async function buildWithFeatures(o: BuildOptions): Promise<BuildResult> {
     if (o.tag) await docker(['tag', cacheRef, o.tag], `--tag ${q(o.tag)}`);
     if (o.push) {
       log(`pushing ${o.tag}`);
-      await docker(['push', o.tag!], `--push ${q(o.tag!)}`);
+      await dockerPush(o.tag!);
     }
     return { ref, key, cached, features, warnings };
   } finally {

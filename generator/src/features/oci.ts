@@ -2,9 +2,11 @@
 // manifest whose config has media type application/vnd.devcontainers and whose
 // one layer (application/vnd.devcontainers.layer.v1+tar) is the feature's folder
 // as a tar. Pull (for builds) and push (for tests and mirrors) over the
-// distribution API with fetch; anonymous bearer tokens as registries hand them out.
+// distribution API with fetch; Basic auth and bearer tokens (anonymous, or with the
+// credentials `docker login` stored, see auth.ts) as registries ask for them.
 import { createHash } from 'node:crypto';
 import { UserError } from '../cli.ts';
+import { basic, credentialsFor, refused, type Credentials } from './auth.ts';
 import type { OciRef } from './reference.ts';
 
 export const CONFIG_MEDIA_TYPE = 'application/vnd.devcontainers';
@@ -30,41 +32,66 @@ export function registryBase(registry: string, env: NodeJS.ProcessEnv = process.
 }
 
 class Registry {
-  private token?: string;
+  /** The Authorization header once the registry asked for one (Basic, or a Bearer token for a scope). */
+  private auth?: string;
+  private scope?: string;
+  private creds?: Credentials | null;
   constructor(
     readonly ref: OciRef,
     readonly what: string,
   ) {}
 
+  private async credentials(): Promise<Credentials | undefined> {
+    if (this.creds === undefined) this.creds = (await credentialsFor(this.ref.registry)) ?? null;
+    return this.creds ?? undefined;
+  }
+
   private async send(url: string, init: RequestInit, step: string): Promise<Response> {
     const go = () =>
-      fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) }, redirect: 'follow' }).catch((e: Error) => {
+      fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...(this.auth ? { authorization: this.auth } : {}) }, redirect: 'follow' }).catch((e: Error) => {
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-        throw new UserError(`${this.what}: ${step}: registry ${this.ref.registry} unreachable (${cause?.code ?? cause?.message ?? e.message}); check the address, or mirror the feature to a registry you reach`);
+        throw new UserError(`${this.what}: ${step}: registry ${this.ref.registry} unreachable (${cause?.code ?? cause?.message ?? e.message}); check the address (and its CA: NODE_EXTRA_CA_CERTS=FILE for a private one), or mirror the feature to a registry you reach`);
       });
     let r = await go();
-    if (r.status === 401 && !this.token) {
-      await this.authenticate(r.headers.get('www-authenticate') ?? '', step);
-      r = await go();
-    }
+    // A 401 asks for credentials (Basic) or a token; a token is for one scope, so a push after a
+    // pull (a new scope in the challenge) asks again once.
+    if (r.status === 401 && (await this.authenticate(r.headers.get('www-authenticate') ?? '', step))) r = await go();
+    if (r.status === 401 || (r.status === 403 && this.auth)) throw refused(this.ref.registry, `${this.what}: ${step}`, await this.credentials(), r.status);
     return r;
   }
 
-  /** The anonymous token flow of the distribution spec's token auth (a realm that hands out pull/push tokens). */
-  private async authenticate(challenge: string, step: string): Promise<void> {
+  /** Basic with Docker's stored credentials, or the distribution spec's token flow (anonymous, or with them). False: nothing new to try. */
+  private async authenticate(challenge: string, step: string): Promise<boolean> {
+    const creds = await this.credentials();
+    if (/^Basic\b/i.test(challenge)) {
+      if (!creds || this.auth) return false;
+      if (creds.identityToken !== undefined) throw new UserError(`${this.what}: ${step}: registry ${this.ref.registry} takes a user and password (Basic), but ${creds.source} holds an identity token for it: log in again with 'docker login ${this.ref.registry}'`);
+      this.auth = basic(creds);
+      return true;
+    }
     const m = /^Bearer\s+(.*)$/i.exec(challenge);
-    if (!m) throw new UserError(`${this.what}: ${step}: registry ${this.ref.registry} wants credentials (${challenge || 'no challenge'}); only anonymous access is supported: mirror the feature to a registry that allows it`);
+    if (!m) throw new UserError(`${this.what}: ${step}: registry ${this.ref.registry} wants an authentication scheme this client does not speak (${challenge || 'no challenge'}): mirror the feature to a registry with Basic or token auth`);
     const params = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
     if (!params.realm) throw new UserError(`${this.what}: ${step}: registry ${this.ref.registry}: bearer challenge without a realm`);
+    if (this.auth && params.scope === this.scope) return false;
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     if (params.scope) url.searchParams.set('scope', params.scope);
-    const r = await fetch(url).catch((e: Error) => {
+    const init: RequestInit = {};
+    if (creds?.identityToken !== undefined) {
+      // An identity token (docker login to a token service) is an OAuth2 refresh token.
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'gitspace-chart', service: params.service ?? '', scope: params.scope ?? '' });
+      Object.assign(init, { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    } else if (creds) init.headers = { authorization: basic(creds) };
+    const r = await fetch(url, init).catch((e: Error) => {
       throw new UserError(`${this.what}: ${step}: token service ${url.host} unreachable (${e.message})`);
     });
-    if (!r.ok) throw new UserError(`${this.what}: ${step}: registry ${this.ref.registry} refused an anonymous token (HTTP ${r.status}): the feature is private; mirror it to a registry that allows anonymous pulls`);
+    if (r.status === 401 || r.status === 403) throw refused(this.ref.registry, `${this.what}: ${step}`, creds, r.status);
+    if (!r.ok) throw new UserError(`${this.what}: ${step}: the token service of registry ${this.ref.registry} answered HTTP ${r.status}`);
     const body = (await r.json()) as { token?: string; access_token?: string };
-    this.token = body.token ?? body.access_token;
+    this.auth = `Bearer ${body.token ?? body.access_token}`;
+    this.scope = params.scope;
+    return true;
   }
 
   url(kind: 'manifests' | 'blobs', ref: string) {

@@ -50,6 +50,13 @@ CTRD_NS="k8s.io"
 CLUSTER_REGISTRY_PORT="${GITSPACE_CLUSTER_REGISTRY_PORT:-5051}"
 CLUSTER_REGISTRY="$NODE_IP:$CLUSTER_REGISTRY_PORT"
 CLUSTER_REGISTRY_DIR="$GITSPACE_CACHE/registry-cluster"
+# The same with htpasswd auth (user CLUSTER_REGISTRY_AUTH_USER, password in
+# $CLUSTER_REGISTRY_AUTH_DIR/password), for pulls through imagePullSecrets and the
+# generator's `docker login` credentials.
+CLUSTER_REGISTRY_AUTH_PORT="${GITSPACE_CLUSTER_REGISTRY_AUTH_PORT:-5052}"
+CLUSTER_REGISTRY_AUTH="$NODE_IP:$CLUSTER_REGISTRY_AUTH_PORT"
+CLUSTER_REGISTRY_AUTH_DIR="$GITSPACE_CACHE/registry-cluster-auth"
+CLUSTER_REGISTRY_AUTH_USER="gitspace"
 # containerd's registry host configs (config_path): one HOST:PORT/hosts.toml per registry.
 CTRD_HOSTS_DIR="$CLUSTER_CONF/registry-hosts"
 
