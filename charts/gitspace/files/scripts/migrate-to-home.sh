@@ -374,13 +374,47 @@ seed_missing() {
 # following symlinks, not leaving the filesystem, lost+found stays root's);
 # setuid/setgid bits that chown clears are put back. Records .gitspace/owner
 # so prepare's next start does not walk again.
+# _mig_unowned VOL UID GID LIST: every entry under VOL not UID:GID, NUL-separated
+# into LIST, as `find VOL -xdev -path VOL/lost+found -prune -o (! -user UID -o
+# ! -group GID) -print0` lists them (VOL itself included, lost+found neither
+# tested nor walked, nothing on another filesystem walked), but in two finds at
+# once, each over every other top-level entry: the walk (a stat per entry) is
+# the migration's cost, and it is CPU-bound once the inodes are cached, so two
+# cores take ~40 % off it (bench/migration.sh). Read-only: nothing changes here.
+_mig_unowned() {
+  local vol=$1 uid=$2 gid=$3 list=$4 dev line i=0 rc=0 pid part0 part1
+  local -a cond=(\( \! -user "$uid" -o \! -group "$gid" \)) half0=() half1=() other=()
+  dev=$(stat -c %d "$vol")
+  while IFS= read -r -d '' line; do
+    if [ "${line%% *}" != "$dev" ]; then
+      other+=("${line#* }") # a mount point: tested, not walked (-xdev)
+    elif ((i++ % 2)); then
+      half1+=("${line#* }")
+    else
+      half0+=("${line#* }")
+    fi
+  done < <(find "$vol" -mindepth 1 -maxdepth 1 \! -path "$vol/lost+found" -printf '%D %p\0')
+  find "$vol" "${other[@]}" -maxdepth 0 "${cond[@]}" -print0 >"$list"
+  part0=$(mktemp)
+  part1=$(mktemp)
+  if ((${#half0[@]})); then
+    find "${half0[@]}" -xdev "${cond[@]}" -print0 >"$part0" &
+    pid=$!
+  fi
+  if ((${#half1[@]})); then find "${half1[@]}" -xdev "${cond[@]}" -print0 >"$part1" || rc=$?; fi
+  if [ -n "${pid:-}" ]; then wait "$pid" || rc=$?; fi
+  cat "$part0" "$part1" >>"$list"
+  rm -f "$part0" "$part1"
+  [ "$rc" = 0 ] || die "walking $(q "$vol") for ownership failed (find: exit $rc); nothing was re-owned, the next run resumes"
+}
+
 fix_owner_all() {
   local vol=$1 uid=$2 gid=$3 n f mode list
   local -a special=()
   # One walk of the whole tree (it is the cost: 100k entries take ~0.5 s);
   # everything after it only touches the entries that walk listed.
   list=$(mktemp)
-  find "$vol" -xdev -path "$vol/lost+found" -prune -o \( \! -user "$uid" -o \! -group "$gid" \) -print0 >"$list"
+  _mig_unowned "$vol" "$uid" "$gid" "$list"
   n=$(tr -cd '\0' <"$list" | wc -c)
   if [ "$n" -gt 0 ]; then
     while IFS= read -r -d '' f; do special+=("$(stat -c %a "$f")" "$f"); done < <(
