@@ -74,7 +74,7 @@ forwarded_port() {
   # shellcheck disable=SC2016 # run by the gitspace's shell
   k exec deploy/web-gitspace -c gitspace -- bash -c 'nohup node -e "require(\"http\").createServer((q, s) => s.end(\"forwarded \" + process.env.USER)).listen(3000)" >/dev/null 2>&1 &' || return 1
   k get service web-gitspace -o jsonpath='{.spec.ports[?(@.port==3000)].name}' | grep -qx port-3000 || { echo "no port 3000 on the Service"; return 1; }
-  k port-forward service/web-gitspace 13000:3000 >"$WORK/pf3000.log" 2>&1 &
+  kubectl -n "$NS" port-forward service/web-gitspace 13000:3000 >"$WORK/pf3000.log" 2>&1 &
   PF_PID=$!
   local out="" i
   for ((i = 0; i < 20; i++)); do
@@ -100,7 +100,7 @@ identity_kept() {
 }
 
 ssh_login() {
-  k port-forward service/ssh-gitspace 28088:8088 >"$WORK/pf.log" 2>&1 &
+  kubectl -n "$NS" port-forward service/ssh-gitspace 28088:8088 >"$WORK/pf.log" 2>&1 &
   PF_PID=$!
   sleep 3
   local out

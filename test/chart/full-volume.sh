@@ -65,7 +65,7 @@ restart_pod() {
 # workbench: code-server's page through a port-forward on 127.0.0.1, as a user opens it.
 workbench() {
   # A free local port, picked by kubectl (a fixed one clashes with the demo's or another test's).
-  k port-forward "deploy/$DEP" --address 127.0.0.1 :8089 >"$WORK/pf.log" 2>&1 &
+  kubectl -n "$NS" port-forward "deploy/$DEP" --address 127.0.0.1 :8089 >"$WORK/pf.log" 2>&1 &
   PF_PID=$!
   local page="" i port=""
   for ((i = 0; i < 30; i++)); do
@@ -123,7 +123,7 @@ rescue_shell() {
   local out
   out=$(k exec "deploy/$DEP" -c gitspace -- bash -c 'echo "uid=$(id -u) home=$HOME"; ls "$HOME/filler"; if (exec 3<>/dev/tcp/127.0.0.1/8089) 2>/dev/null; then echo "IDE port open"; else echo "no IDE"; fi')
   [[ "$out" == $'uid=1000 home=/home/vscode\n/home/vscode/filler\nno IDE' ]] || { echo "rescue shell said: $out"; return 1; }
-  k logs "deploy/$DEP" -c gitspace | grep -q "RESCUE MODE: no init steps, no IDE" || { echo "no rescue line in the log"; return 1; }
+  grep -q "RESCUE MODE: no init steps, no IDE" <<<"$(k logs "deploy/$DEP" -c gitspace)" || { echo "no rescue line in the log"; return 1; }
 }
 
 main() {

@@ -83,7 +83,7 @@ sh_in() { k exec "deploy/$DEP" -c gitspace -- bash -c "$1"; }
 # ssh_in CMD: CMD over SSH with the key, through a port-forward to the pod on a port kubectl picks.
 ssh_in() {
   local pf port="" i out rc=0
-  k port-forward "deploy/$DEP" --address 127.0.0.1 :8088 >"$WORK/pf.log" 2>&1 &
+  kubectl -n "$NS" port-forward "deploy/$DEP" --address 127.0.0.1 :8088 >"$WORK/pf.log" 2>&1 &
   pf=$!
   for ((i = 0; i < 40; i++)); do
     port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/pf.log" | head -n 1)
