@@ -11,6 +11,12 @@
 #                           unit listens on machines whose systemd started it)
 #   GITSPACE_REGISTRY_DIR   config.yml, storage/, registry.log, registry.pid
 #                           (default $GITSPACE_CACHE/registry)
+#   GITSPACE_REGISTRY_TLS_CERT, GITSPACE_REGISTRY_TLS_KEY
+#                           serve HTTPS with this certificate (PEM) instead of plain HTTP: Docker
+#                           talks plain HTTP only to loopback registries, so one on a bridge
+#                           address that `docker push` reaches needs TLS (test/cluster's registry)
+#   GITSPACE_REGISTRY_CA    the CA that signed it, for this script's own check that it answers
+#   GITSPACE_REGISTRY_HTPASSWD  an htpasswd file (bcrypt): every request needs basic auth
 #
 # `url` prints HOST:PORT of the running registry: helm push CHART oci://$(registry.sh url)/charts --plain-http
 set -euo pipefail
@@ -24,6 +30,10 @@ REGISTRY_PORT=${GITSPACE_REGISTRY_PORT:-5050}
 REGISTRY_DIR=${GITSPACE_REGISTRY_DIR:-$GITSPACE_CACHE/registry}
 REGISTRY_CONF=$REGISTRY_DIR/config.yml
 REGISTRY_LOG=$REGISTRY_DIR/registry.log
+REGISTRY_TLS_CERT=${GITSPACE_REGISTRY_TLS_CERT:-}
+REGISTRY_TLS_KEY=${GITSPACE_REGISTRY_TLS_KEY:-}
+REGISTRY_CA=${GITSPACE_REGISTRY_CA:-}
+REGISTRY_HTPASSWD=${GITSPACE_REGISTRY_HTPASSWD:-}
 
 # The pid bookkeeping of the cluster's daemons (pid, exe and start time in one file, so a
 # stale pid from an earlier boot or a recycled pid is never taken for the registry and never
@@ -56,7 +66,17 @@ check_address() {
 # running_addr: HOST:PORT the running registry was started with (from its config).
 running_addr() { sed -n 's/^  addr: *//p' "$REGISTRY_CONF"; }
 
-answers() { curl -fsS --max-time 2 -o /dev/null "http://$1/v2/"; }
+# answers HOST:PORT: /v2/ answers as a registry does (200, or 401 when it asks for credentials),
+# over HTTPS when the running config has a certificate.
+answers() {
+  local scheme=http ca=() code
+  if grep -q '^  tls:' "$REGISTRY_CONF" 2>/dev/null || [[ -n "$REGISTRY_TLS_CERT" ]]; then
+    scheme=https
+    [[ -z "$REGISTRY_CA" ]] || ca=(--cacert "$REGISTRY_CA")
+  fi
+  code=$(curl -sS --max-time 2 "${ca[@]}" -o /dev/null -w '%{http_code}' "$scheme://$1/v2/") || return 1
+  [[ "$code" == 200 || "$code" == 401 ]]
+}
 
 start() {
   check_address
@@ -82,8 +102,19 @@ start() {
   if answers "$want" 2>/dev/null; then
     die "something already answers at http://$want/v2/ that this directory did not start: stop it or choose another GITSPACE_REGISTRY_PORT"
   fi
-  # No auth and plain HTTP: it listens on a local address for this machine's tools only.
-  # Storage deletes allowed so a test can replace what it pushed.
+  [[ -z "$REGISTRY_TLS_CERT$REGISTRY_TLS_KEY" || (-r "$REGISTRY_TLS_CERT" && -r "$REGISTRY_TLS_KEY") ]] ||
+    die "GITSPACE_REGISTRY_TLS_CERT and GITSPACE_REGISTRY_TLS_KEY must both name readable PEM files (have '$REGISTRY_TLS_CERT', '$REGISTRY_TLS_KEY')"
+  [[ -z "$REGISTRY_HTPASSWD" || -r "$REGISTRY_HTPASSWD" ]] ||
+    die "GITSPACE_REGISTRY_HTPASSWD='$REGISTRY_HTPASSWD' is not a readable file: write one with 'htpasswd -Bbc FILE USER PASSWORD'"
+  local tls="" auth=""
+  if [[ -n "$REGISTRY_TLS_CERT" ]]; then
+    tls=$(printf '  tls:\n    certificate: %s\n    key: %s\n' "$REGISTRY_TLS_CERT" "$REGISTRY_TLS_KEY")
+  fi
+  if [[ -n "$REGISTRY_HTPASSWD" ]]; then
+    auth=$(printf 'auth:\n  htpasswd:\n    realm: gitspace-registry\n    path: %s\n' "$REGISTRY_HTPASSWD")
+  fi
+  # Without a certificate and htpasswd: no auth and plain HTTP on a local address, for this
+  # machine's tools only. Storage deletes allowed so a test can replace what it pushed.
   write_conf "$REGISTRY_CONF" <<YAML
 # Written by scripts/registry.sh; rewritten at each start.
 version: 0.1
@@ -100,6 +131,8 @@ http:
   addr: $want
   headers:
     X-Content-Type-Options: [nosniff]
+${tls}
+${auth}
 YAML
   # distribution reads REGISTRY_* from the environment over the config file: a stray one
   # (e.g. REGISTRY_HTTP_ADDR) would move the registry away from what this script reports.

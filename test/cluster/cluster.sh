@@ -15,6 +15,8 @@
 #   cluster.sh reset              down, then forget all cluster state (etcd, PVs);
 #                                 binaries and images stay cached
 #   cluster.sh kubeconfig         print the kubeconfig path
+#   cluster.sh registry           print HOST:PORT of the registry the cluster pulls from
+#                                 (HTTPS, CA: pki/server-ca.crt; see lib/registry.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +32,8 @@ source "$HERE/lib/pki.sh"
 source "$HERE/lib/runtime.sh"
 # shellcheck source=lib/images.sh
 source "$HERE/lib/images.sh"
+# shellcheck source=lib/registry.sh
+source "$HERE/lib/registry.sh"
 # shellcheck source=lib/kube.sh
 source "$HERE/lib/kube.sh"
 # shellcheck source=lib/storage.sh
@@ -71,6 +75,7 @@ cmd_up() {
   ensure_pki
   ensure_kubeconfigs
   docker_up 9>&-
+  cluster_registry_up
   containerd_up
   ensure_pause_image
   etcd_up
@@ -132,6 +137,7 @@ cmd_down() {
   daemon_stop kube-controller-manager
   daemon_stop kube-apiserver
   daemon_stop etcd
+  GITSPACE_REGISTRY_DIR=$CLUSTER_REGISTRY_DIR bash "$REPO_ROOT/scripts/registry.sh" stop 9>&-
   storage_down
   if ip link show cni0 >/dev/null 2>&1; then ip link del cni0 || true; fi
   rm -rf "$CLUSTER_DATA/cni-ipam"
@@ -179,6 +185,7 @@ main() {
     status) cmd_status ;;
     reset) cmd_reset ;;
     kubeconfig) printf '%s\n' "$GITSPACE_KUBECONFIG" ;;
+    registry) printf '%s\n' "$CLUSTER_REGISTRY" ;;
     load-image)
       (($# >= 1)) || die "usage: cluster.sh load-image IMAGE:TAG [IMAGE:TAG...]"
       docker_up 9>&-
@@ -190,7 +197,7 @@ main() {
     small-pv-grow) (($# == 2)) || die "usage: cluster.sh small-pv-grow NAME SIZE"; small_pv_grow "$1" "$2" ;;
     small-pv-delete) (($# == 1)) || die "usage: cluster.sh small-pv-delete NAME"; small_pv_delete "$1" ;;
     _pv-recycler) pv_recycler_loop ;;
-    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 

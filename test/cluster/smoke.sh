@@ -2,7 +2,9 @@
 # Smoke test of the local cluster (docs/cluster.md): a pod as uid 1000 with
 # fsGroup 1000 on a local-path PVC, persistence across pods, exec, logs, a
 # ClusterIP Service from another pod, one from the extra Service range
-# (ServiceCIDR) from a pod and the host, port-forward, and PV recycling.
+# (ServiceCIDR) from a pod and the host, port-forward, PV recycling, and an
+# image pushed by docker to the cluster's registry, pulled by the node and
+# reached by a pod.
 # Needs a running cluster: bash test/cluster/cluster.sh up
 set -euo pipefail
 
@@ -34,9 +36,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# pod NAME COMMAND [PVC]: a busybox pod as uid/gid 1000, fsGroup 1000.
+# pod NAME COMMAND [PVC [IMAGE PULL_POLICY]]: a busybox pod as uid/gid 1000, fsGroup 1000.
 pod() {
-  local name=$1 cmd=$2 pvc=${3:-}
+  local name=$1 cmd=$2 pvc=${3:-} image=${4:-$SMOKE_IMAGE} policy=${5:-IfNotPresent}
   {
     cat <<YAML
 apiVersion: v1
@@ -49,8 +51,8 @@ spec:
   securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
   containers:
   - name: main
-    image: $SMOKE_IMAGE
-    imagePullPolicy: IfNotPresent
+    image: $image
+    imagePullPolicy: $policy
     command: ["/bin/sh", "-c", "trap 'exit 0' TERM; $cmd; sleep 3600 & wait"]
 YAML
     if [[ -n "$pvc" ]]; then
@@ -156,7 +158,24 @@ YAML
     nok "web pod" "pod web did not become Ready"
   fi
 
-  # 7. PV recycling: deleting the claim wipes the disk and frees the PV.
+  # 7. The cluster's registry: docker pushes (TLS, its CA in /etc/docker/certs.d), the node's
+  # containerd pulls it through hosts.toml (imagePullPolicy Always: resolved at the registry
+  # on every start, never the imported copy), and a pod reaches the registry's address.
+  local reg_image="$CLUSTER_REGISTRY/smoke/busybox:1"
+  if docker tag "$SMOKE_IMAGE" "$reg_image" && docker push -q "$reg_image" >/dev/null &&
+    pod from-registry "nc -w 3 ${CLUSTER_REGISTRY%:*} ${CLUSTER_REGISTRY#*:} </dev/null && echo registry-reached" "" "$reg_image" Always; then
+    if k get events --field-selector involvedObject.name=from-registry,reason=Pulled -o jsonpath='{.items[*].message}' |
+      grep -q "Successfully pulled image \"$reg_image\""; then
+      ok "pod image $reg_image pushed by docker and pulled by the node from the registry"
+    else nok registry-pull "no 'Successfully pulled image' event for $reg_image: $(k get events --field-selector involvedObject.name=from-registry -o jsonpath='{.items[*].message}')"; fi
+    if wait_for "registry from a pod" 20 sh -c "kubectl --kubeconfig '$GITSPACE_KUBECONFIG' -n '$NS' logs from-registry | grep -qx registry-reached"; then
+      ok "a pod reaches the registry at $CLUSTER_REGISTRY"
+    else nok registry-from-pod "pod from-registry could not connect to $CLUSTER_REGISTRY"; fi
+  else
+    nok registry-pull "pushing $reg_image or starting a pod from it failed: $(k describe pod from-registry 2>&1 | tail -n 5)"
+  fi
+
+  # 8. PV recycling: deleting the claim wipes the disk and frees the PV.
   if [[ -n "${pv:-}" ]]; then
     kc delete namespace "$NS" --wait=true --timeout=120s >/dev/null
     if wait_for "PV $pv Available" 60 sh -c "[ \"\$(kubectl --kubeconfig '$GITSPACE_KUBECONFIG' get pv '$pv' -o jsonpath='{.status.phase}')\" = Available ]" &&

@@ -44,6 +44,15 @@ CTRD_STATE="/run/gitspace-containerd"
 CTRD_SOCK="$CTRD_STATE/containerd.sock"
 CTRD_NS="k8s.io"
 
+# The registry the cluster pulls from (lib/registry.sh): on the node address, which the
+# node's containerd, the pods and this host's `docker push` all reach; HTTPS with a
+# certificate from the cluster's server CA (Docker talks plain HTTP to loopback only).
+CLUSTER_REGISTRY_PORT="${GITSPACE_CLUSTER_REGISTRY_PORT:-5051}"
+CLUSTER_REGISTRY="$NODE_IP:$CLUSTER_REGISTRY_PORT"
+CLUSTER_REGISTRY_DIR="$GITSPACE_CACHE/registry-cluster"
+# containerd's registry host configs (config_path): one HOST:PORT/hosts.toml per registry.
+CTRD_HOSTS_DIR="$CLUSTER_CONF/registry-hosts"
+
 PAUSE_IMAGE="gitspace.local/pause:3.10"
 SMOKE_IMAGE="gitspace.local/smoke-busybox:1"
 

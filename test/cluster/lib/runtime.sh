@@ -45,13 +45,16 @@ plugin_dir = ""
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
-    # There is no registry: never unpack-on-pull surprises, images are imported.
+    # Keep the layers of pulled images too (imported ones always keep theirs).
     discard_unpacked_layers = false
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         # cgroup v1 and no systemd: kubelet uses the cgroupfs driver too.
         SystemdCgroup = false
+  # Registries: one HOST:PORT/hosts.toml each (lib/registry.sh), read at each pull.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$CTRD_HOSTS_DIR"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$CLUSTER_CONF/cni"
@@ -82,9 +85,20 @@ TOML
 JSON
 }
 
+# containerd_up: start it, or restart it once when it runs with an older containerd.toml
+# (containerd reads it only at start; e.g. a cluster started before registry config_path
+# existed). Running containers live on in their shims and kubelet reconnects, so pods keep
+# running; the hash it started with is kept beside its pid file.
 containerd_up() {
   _containerd_config
+  local want stamp="$CLUSTER_RUN/containerd.conf-sha256"
+  want=$(sha256sum <"$CLUSTER_CONF/containerd.toml" | cut -c1-64)
+  if daemon_running containerd && [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+    log_info "containerd runs with an older $CLUSTER_CONF/containerd.toml: restarting it (pods keep running in their shims)"
+    daemon_stop containerd
+  fi
   daemon_start containerd containerd --config "$CLUSTER_CONF/containerd.toml"
+  printf '%s\n' "$want" >"$stamp"
   wait_for containerd 30 ctr --address "$CTRD_SOCK" version ||
     die "containerd did not answer on $CTRD_SOCK within 30 s (log: $CLUSTER_LOGS/containerd.log)"
 }
