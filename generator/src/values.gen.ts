@@ -568,6 +568,10 @@ export interface Gitspace {
      */
     plainHttp: boolean;
     /**
+     * PEM CA certificate(s) the builder trusts for the registry of base and image.repository (HTTPS with a private CA); empty: the builder image's system CAs.
+     */
+    registryCA: string;
+    /**
      * The build Job's deadline.
      */
     activeDeadlineSeconds: number;
@@ -739,6 +743,7 @@ export const gitspaceDefaults: Gitspace = {
     "label": "",
     "key": "",
     "plainHttp": false,
+    "registryCA": "",
     "activeDeadlineSeconds": 1800,
     "resources": {
       "requests": {

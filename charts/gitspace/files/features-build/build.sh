@@ -7,6 +7,7 @@
 #   KEY     the content key (label org.gitspace-chart.features-key)
 #   LABEL   the merged devcontainer.metadata label
 #   PLAIN_HTTP  true: the registry speaks plain HTTP
+#   CA_FILE the registry's CA certificate(s) (PEM), when featuresBuild.registryCA is set
 #   CONTEXT the gzip tar of the build context (Dockerfile, features/, features.tsv)
 #   STORE   an empty directory for buildah's storage
 # A tag the registry already has is the same build (its name is the content key): not rebuilt.
@@ -19,13 +20,20 @@ die() { printf 'gitspace-features: ERROR: %s\n' "$*" >&2; exit 1; }
 : "${BASE:?}" "${IMAGE:?}" "${KEY:?}" "${LABEL:?}" "${CONTEXT:?}" "${STORE:?}"
 scheme=https tls=true
 if [[ "${PLAIN_HTTP:-false}" == true ]]; then scheme=http tls=false; fi
+# buildah reads a folder of *.crt; curl one file.
+certs=() cacert=()
+if [[ -s "${CA_FILE:-}" ]]; then
+  mkdir -p "$STORE/certs"
+  cp "$CA_FILE" "$STORE/certs/ca.crt"
+  certs=(--cert-dir "$STORE/certs") cacert=(--cacert "$STORE/certs/ca.crt")
+fi
 
 # manifest_status REF: the HTTP status of REF's manifest (200 there, 404 not there).
 manifest_status() {
   local ref=$1 host rest repo tag
   host=${ref%%/*} rest=${ref#*/}
   repo=${rest%:*} tag=${rest##*:}
-  curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -I \
+  curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -I "${cacert[@]}" \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' \
     "$scheme://$host/v2/$repo/manifests/$tag"
 }
@@ -58,7 +66,7 @@ build() {
   local log=$STORE/build.log feature
   set +e
   buildah --root "$STORE/root" --runroot "$STORE/run" --storage-driver "${STORAGE_DRIVER:-overlay}" \
-    bud --isolation chroot --tls-verify="$tls" --layers=false \
+    bud --isolation chroot --tls-verify="$tls" "${certs[@]}" --layers=false \
     --label "devcontainer.metadata=$LABEL" --label "org.gitspace-chart.features-key=$KEY" \
     -t "$IMAGE" "$STORE/ctx" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
@@ -70,7 +78,7 @@ build() {
   fi
   say "pushing $IMAGE"
   buildah --root "$STORE/root" --runroot "$STORE/run" --storage-driver "${STORAGE_DRIVER:-overlay}" \
-    push --tls-verify="$tls" "$IMAGE" "docker://$IMAGE"
+    push --tls-verify="$tls" "${certs[@]}" "$IMAGE" "docker://$IMAGE"
   say "built and pushed $IMAGE"
 }
 
