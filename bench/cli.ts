@@ -1,8 +1,9 @@
 // The CLI's start-up: `gitspace-chart --help` of the package as a user installs it (npm pack, then
 // npm i -g --prefix of the tarball) against the TypeScript sources run through tsx (what
 // bin/gitspace-chart.js falls back to without a build), beside a bare `node -e 0` on the same
-// machine: node's own start-up is the floor no CLI goes under. Runs interleaved, so a busy
-// moment of the host hits all three alike. Part of `npm run bench`; alone:
+// machine: node's own start-up is the floor no CLI goes under (when NODE_EXTRA_CA_CERTS is set,
+// also without it: the packed CLI's #! line starts node so). Runs interleaved, so a busy moment
+// of the host hits them all alike. Part of `npm run bench`; alone:
 //
 //   npm run bench -- cli [--runs N] [--smoke] [--out FILE]
 import { spawnSync } from 'node:child_process';
@@ -28,7 +29,8 @@ export interface MsStat {
 }
 
 export interface CliResults {
-  helpMs: { node: MsStat; packed: MsStat; tsx: MsStat };
+  /** nodeBare: `node -e 0` without NODE_EXTRA_CA_CERTS, as the packed CLI's #! line starts node (only when it is set). */
+  helpMs: { node: MsStat; packed: MsStat; tsx: MsStat; nodeBare?: MsStat };
   /** packed / tsx, medians. */
   ratio: number;
   target: { target: string; value: number; met: boolean };
@@ -66,9 +68,9 @@ function sh(cmd: string, args: string[], cwd: string): string {
   return r.stdout;
 }
 
-function timeMs(cmd: string, args: string[]): number {
+function timeMs(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.trim()}`);
   return ms;
@@ -85,25 +87,35 @@ export function cliBench(runs: number, progress: (m: string) => void = () => und
 
     const tsx = pathToFileURL(createRequire(path.join(repoRoot, 'package.json')).resolve('tsx')).href;
     const sources = `const { main } = await import(${JSON.stringify(path.join(repoRoot, 'generator/src/cli.ts'))}); process.exitCode = await main(process.argv);`;
-    const commands: Record<keyof CliResults['helpMs'], [string, string[]]> = {
+    const commands: Partial<Record<keyof CliResults['helpMs'], [string, string[], NodeJS.ProcessEnv?]>> = {
       node: [process.execPath, ['-e', '0']],
       packed: [path.join(prefix, 'bin', 'gitspace-chart'), ['--help']],
       tsx: [process.execPath, ['--import', tsx, '--input-type=module', '-e', sources, 'gitspace-chart', '--help']],
     };
+    // The floor the packed CLI stands on: its #! line starts node without NODE_EXTRA_CA_CERTS.
+    if (process.env.NODE_EXTRA_CA_CERTS) {
+      const { NODE_EXTRA_CA_CERTS: _, ...bare } = process.env;
+      commands.nodeBare = [process.execPath, ['-e', '0'], bare];
+    }
     progress(`cli: ${runs} runs of each, interleaved`);
-    const samples: Record<string, number[]> = { node: [], packed: [], tsx: [] };
-    const cpu: Record<string, number | undefined> = { node: 0, packed: 0, tsx: 0 };
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+    const cpu: Record<string, number | undefined> = Object.fromEntries(Object.keys(commands).map((k) => [k, 0]));
     for (let i = -2; i < runs; i++) {
-      for (const [name, [cmd, args]] of Object.entries(commands)) {
+      for (const [name, [cmd, args, env]] of Object.entries(commands)) {
         const cpu0 = childrenCpuMs();
-        const ms = timeMs(cmd, args);
+        const ms = timeMs(cmd, args, env);
         const cpu1 = childrenCpuMs();
         if (i < 0) continue;
         samples[name].push(ms);
         cpu[name] = cpu0 === undefined || cpu1 === undefined ? undefined : cpu[name]! + cpu1 - cpu0;
       }
     }
-    const helpMs = { node: msStat(samples.node, cpu.node), packed: msStat(samples.packed, cpu.packed), tsx: msStat(samples.tsx, cpu.tsx) };
+    const helpMs: CliResults['helpMs'] = {
+      node: msStat(samples.node, cpu.node),
+      packed: msStat(samples.packed, cpu.packed),
+      tsx: msStat(samples.tsx, cpu.tsx),
+      ...(samples.nodeBare ? { nodeBare: msStat(samples.nodeBare, cpu.nodeBare) } : {}),
+    };
     const seconds = helpMs.packed.medianMs / 1000;
     return {
       helpMs,
@@ -123,6 +135,7 @@ export function cliRows(c: CliResults): string[] {
     `| \`gitspace-chart --help\`: the packed CLI (npm i -g of npm pack) | ${f(c.helpMs.packed)} | ${c.target.target}: ${c.target.met ? 'met' : 'MISSED'} |`,
     `| \`gitspace-chart --help\`: the sources through tsx (no build) | ${f(c.helpMs.tsx)} | packed / tsx: ${c.ratio} |`,
     `| \`node -e 0\` (the floor${c.nodeExtraCaCerts ? ': NODE_EXTRA_CA_CERTS is set, node loads those certificates at every start' : ''}) | ${f(c.helpMs.node)} | |`,
+    ...(c.helpMs.nodeBare ? [`| \`node -e 0\` without NODE_EXTRA_CA_CERTS (the packed CLI's floor: its #! line unsets it) | ${f(c.helpMs.nodeBare)} | |`] : []),
   ];
 }
 

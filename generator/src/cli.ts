@@ -48,12 +48,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     // A module that fails to load is a bug: reported as one, never as "unknown command".
-    const { registerModelCommands } = await import('./commands.ts');
-    registerModelCommands(program);
-    (await import('./operations.ts')).registerOperationCommands(program);
-    (await import('./fleet.ts')).registerFleetCommands(program);
-    (await import('./rescue.ts')).registerRescueCommands(program);
-    (await import('./features/commands.ts')).registerFeatureCommands(program);
+    (await import('./register.ts')).registerCommands(program);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {

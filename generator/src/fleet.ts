@@ -13,8 +13,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { execa } from 'execa';
-import { parse, parseAllDocuments } from 'yaml';
 import { UserError } from './cli.ts';
 import { q } from './model.ts';
 import { DEFAULT_HISTORY_MAX, parseHistoryMax, parseTimeout } from './operations.ts';
@@ -26,6 +24,8 @@ type Tool = 'helm' | 'kubectl';
 type Run = { ok: boolean; stdout: string; stderr: string };
 
 async function run(tool: Tool, args: string[]): Promise<Run> {
+  // execa and yaml are loaded per call, not at start: every command registers at start, and --help needs neither.
+  const { execa } = await import('execa');
   const r = await execa(tool, args, { reject: false, stdin: 'ignore' });
   if (r.code === 'ENOENT') throw new UserError(`${tool} is not on PATH: install it (in this repository: source scripts/lib.sh puts the cached one first)`);
   return { ok: r.exitCode === 0, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
@@ -53,7 +53,8 @@ function globals(opts: Common): string[] {
   return [...(opts.kubeconfig !== undefined ? ['--kubeconfig', opts.kubeconfig] : [])];
 }
 
-function chartVersion(dir: string): string {
+async function chartVersion(dir: string): Promise<string> {
+  const { parse } = await import('yaml');
   return (parse(readFileSync(resolve(dir, 'Chart.yaml'), 'utf8')) as { version: string }).version;
 }
 
@@ -65,7 +66,7 @@ export async function installShared(opts: Common & { chart?: string }): Promise<
   const chart = opts.chart ?? sharedChart;
   if (opts.chart === undefined && !existsSync(resolve(chart, 'Chart.yaml'))) throw new UserError(`the shared scripts chart is not at ${chart}: pass --chart`);
   // A directory names its version; a .tgz or repository reference is installed as gitspace-scripts.
-  const version = existsSync(resolve(chart, 'Chart.yaml')) ? chartVersion(chart) : undefined;
+  const version = existsSync(resolve(chart, 'Chart.yaml')) ? await chartVersion(chart) : undefined;
   const name = version ? sharedRelease(version) : 'gitspace-scripts';
   const ns = opts.namespace !== undefined ? ['--namespace', opts.namespace] : [];
   const r = await run('helm', ['upgrade', '--install', name, chart, ...ns, ...g, '--history-max', '2']);
@@ -95,8 +96,9 @@ function positive(text: string, flag: string): number {
 }
 
 /** The target chart's name-version as helm list shows it, for a directory or .tgz; undefined for a repository reference. */
-function targetChartRef(chart: string): string | undefined {
+async function targetChartRef(chart: string): Promise<string | undefined> {
   if (existsSync(resolve(chart, 'Chart.yaml'))) {
+    const { parse } = await import('yaml');
     const c = parse(readFileSync(resolve(chart, 'Chart.yaml'), 'utf8')) as { name: string; version: string };
     return `${c.name}-${c.version}`;
   }
@@ -134,6 +136,7 @@ async function upgradeOne(rel: Release, chart: string, o: RolloutOptions, g: str
   // running defaults to true in the chart: only an explicit false is a stopped gitspace.
   if (upgraded.config?.running === false) return done(true);
   // A running gitspace counts once its new pod is Ready.
+  const { parseAllDocuments } = await import('yaml');
   const dep = parseAllDocuments(upgraded.manifest ?? '')
     .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
     .find((d) => d?.kind === 'Deployment')?.metadata?.name;
@@ -154,7 +157,7 @@ export async function rollout(o: RolloutOptions): Promise<void> {
   const chart = o.chart ?? resolve(repoRoot, 'charts', 'gitspace');
   if (!o.chart && !o.set?.length) throw new UserError('rollout: nothing to roll out; give --chart (the new chart) and/or --set (e.g. image.tag=1.2.3)');
   for (const s of o.set ?? []) if (!/^[A-Za-z0-9_.[\]-]+=/.test(s)) throw new UserError(`--set: ${q(s)} is not KEY=VALUE`);
-  const target = targetChartRef(chart);
+  const target = await targetChartRef(chart);
 
   const scope = o.allNamespaces ? ['--all-namespaces'] : o.namespace !== undefined ? ['--namespace', o.namespace] : [];
   const list = await run('helm', ['list', '--all', '--selector', o.selector, '--output', 'json', '--max', '0', ...scope, ...g]);

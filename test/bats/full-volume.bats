@@ -221,23 +221,26 @@ workbench() { curl -fsSL "http://127.0.0.1:$1/"; }
   assert_contains "$output" "HOME is read-only"
 }
 
-# The chart's postStart command, rendered by helm (argv: /bin/sh -c SCRIPT TARGET).
-poststart_script() {
+# The chart's postStart command, rendered by helm (argv: /bin/sh -c SCRIPT TARGET WRITER), each
+# argument NUL-terminated.
+poststart_command() {
   helm template ws "$REPO_ROOT/charts/gitspace" --kube-version 1.31.0 --show-only templates/deployment.yaml |
     (cd "$REPO_ROOT" && node --input-type=module -e "
       import { parse } from 'yaml';
       let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => {
-        process.stdout.write(parse(s).spec.template.spec.containers[0].lifecycle.postStart.exec.command[2]);
+        for (const a of parse(s).spec.template.spec.containers[0].lifecycle.postStart.exec.command) process.stdout.write(a + '\\0');
       });")
 }
 
 @test "postStart report on a full HOME: exit 0, no temp file left, the report in the run dir, the reason in its output" {
-  local c script
-  script=$(poststart_script)
+  local c
+  local -a argv
+  mapfile -d '' -t argv < <(poststart_command)
+  [ "${#argv[@]}" -eq 5 ]
   c=$(small_home 400m)
   docker exec -u vscode "$c" mkdir -p /home/vscode/.gitspace
   fill "$c" /home/vscode
-  run docker exec -u vscode "${ENVU[@]}" "$c" /bin/sh -c "$script" /home/vscode
+  run docker exec -u vscode "${ENVU[@]}" "$c" "${argv[@]}"
   [ "$status" -eq 0 ]
   assert_contains "$output" "postStart: the runtime report could not be written to /home/vscode/.gitspace (volume full or read-only: 0 bytes free); written to /gitspace/run/runtime"
   run docker exec "$c" ls -A /home/vscode/.gitspace
@@ -245,10 +248,25 @@ poststart_script() {
   docker exec "$c" grep -qx uid=1000 /gitspace/run/runtime
   # with room again it goes to the volume
   docker exec -u vscode "$c" rm /home/vscode/filler
-  run docker exec -u vscode "${ENVU[@]}" "$c" /bin/sh -c "$script" /home/vscode
+  run docker exec -u vscode "${ENVU[@]}" "$c" "${argv[@]}"
   [ "$status" -eq 0 ]
   assert_eq "$output" "runtime report written to /home/vscode/.gitspace/runtime"
   docker exec "$c" grep -qx user=vscode /home/vscode/.gitspace/runtime
+}
+
+@test "the same report run by start.sh (prepare beside, no postStart hook): its warning names start.sh" {
+  local c
+  local -a argv
+  mapfile -d '' -t argv < <(poststart_command)
+  c=$(small_home 400m)
+  docker exec -u vscode "$c" mkdir -p /home/vscode/.gitspace
+  fill "$c" /home/vscode
+  # GITSPACE_RUNTIME_REPORT holds the same script (deployment.yaml: gitspace.runtimeReport).
+  run docker exec -u vscode "${ENVU[@]}" -e GITSPACE_RUNTIME_REPORT="${argv[2]}" "$c" \
+    bash -c "source $SCRIPTS/start.sh && cd /home/vscode && runtime_report"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "start.sh: the runtime report could not be written to /home/vscode/.gitspace (volume full or read-only: 0 bytes free); written to /gitspace/run/runtime"
+  refute_contains "$output" "postStart"
 }
 
 PREP_ENV=(-e GITSPACE_USER=vscode -e GITSPACE_UID=1000 -e GITSPACE_GID=1000 -e HOME=/home/vscode

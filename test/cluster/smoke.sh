@@ -31,7 +31,7 @@ nok() { FAIL=$((FAIL + 1)); FAILED+=("$1"); printf '  FAIL %s: %s\n' "$1" "$2" >
 k() { kc -n "$NS" "$@"; }
 
 cleanup() {
-  [[ -n "$PF_PID" ]] && kill "$PF_PID" 2>/dev/null
+  if [[ -n "$PF_PID" ]]; then kill "$PF_PID" 2>/dev/null || true; fi
   kc delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -143,7 +143,9 @@ YAML
     # 6. port-forward, as the demo prints for the IDE.
     local pflog
     pflog=$(mktemp)
-    kc -n "$NS" port-forward --address 127.0.0.1 pod/web 0:8080 >"$pflog" 2>&1 &
+    # kubectl itself in the background, not through kc: $! of a backgrounded function is the
+    # subshell running it, and killing that left kubectl forwarding after the test had ended.
+    "$KUBE_BIN_DIR/kubectl" --kubeconfig "$GITSPACE_KUBECONFIG" -n "$NS" port-forward --address 127.0.0.1 pod/web 0:8080 >"$pflog" 2>&1 &
     PF_PID=$!
     local port=""
     wait_for port-forward 20 grep -q 'Forwarding from' "$pflog" &&
@@ -152,6 +154,10 @@ YAML
       ok "kubectl port-forward to the pod works (127.0.0.1:$port)"
     else nok port-forward "$(cat "$pflog")"; fi
     kill "$PF_PID" 2>/dev/null || true
+    wait "$PF_PID" 2>/dev/null || true
+    local left
+    if left=$(pgrep -af "kubectl .*-n $NS port-forward"); then nok port-forward-stops "still forwarding after kill: $left"
+    else ok "no kubectl port-forward of namespace $NS is left once the test stops it"; fi
     PF_PID=""
     rm -f "$pflog"
   else

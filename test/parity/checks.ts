@@ -99,8 +99,6 @@ export const DOCS = {
   users: deviation('users-missing-from-the-image-are-created'),
   home: deviation('home-comes-from-the-resolved-user'),
   profile: deviation('containerenv-in-etcprofile-is-quoted'),
-  postCreate: deviation('postcreatecommand-runs-once-per-volume'),
-  gitIdentity: deviation('the-users-own-git-identity-survives-a-reset'),
   credentials: deviation('git-credentials-in-the-running-gitspace'),
   outsideHome: deviation('persistence-outside-home'),
   hostDockerInternal: deviation('no-hostdockerinternal'),

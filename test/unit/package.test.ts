@@ -3,7 +3,7 @@
 // installed with `npm i -g --prefix`, and the installed `gitspace-chart` run
 // beside the TypeScript sources: same output. The copy keeps the pack's build
 // away from this checkout's generator/dist, which other tests run meanwhile.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,6 +38,33 @@ const runSources = async (args: string[]) =>
     ),
   );
 
+/**
+ * The installed CLI run with every module node loads recorded: ES modules (URLs, node: builtins
+ * too) by a module.register resolve hook, which writes each import's URL before it returns;
+ * CommonJS modules (paths) from require.cache at exit.
+ */
+async function loadedBy(args: string[]): Promise<Run & { loaded: string[] }> {
+  const rec = mkdtempSync(join(dir, 'loaded-'));
+  writeFileSync(join(rec, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
+let out;
+export function initialize(data) { out = data.out; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(out, r.url + '\\n');
+  return r;
+}
+`);
+  writeFileSync(join(rec, 'record.mjs'), `import { appendFileSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+const out = ${JSON.stringify(join(rec, 'loaded'))};
+register('./hooks.mjs', import.meta.url, { data: { out } });
+process.on('exit', () => appendFileSync(out, Object.keys(createRequire(import.meta.url).cache).map((p) => p + '\\n').join('')));
+`);
+  const script = join(prefix, 'lib', 'node_modules', 'gitspace-chart', 'bin', 'gitspace-chart.js');
+  const r = result(await execa('node', ['--import', pathToFileURL(join(rec, 'record.mjs')).href, script, ...args], { cwd: dir, reject: false }));
+  return { ...r, loaded: readFileSync(join(rec, 'loaded'), 'utf8').split('\n').filter(Boolean) };
+}
+
 /** Both, side by side. */
 const runBoth = (args: string[]) => Promise.all([runInstalled(args), runSources(args)]);
 
@@ -68,8 +95,9 @@ describe('npm pack', () => {
     const dist = packedFiles.filter((f) => f.startsWith('generator/dist/'));
     expect(dist).toContain('generator/dist/cli.js');
     expect(dist.every((f) => /^generator\/dist\/[\w-]+\.js$/.test(f))).toBe(true);
-    // One chunk per command module that cli.ts loads on demand (commands, operations, rescue, generate).
-    for (const mod of ['commands', 'operations', 'rescue', 'generate']) expect(dist.some((f) => f.startsWith(`generator/dist/${mod}-`))).toBe(true);
+    // The chunks cli.ts and the commands load on demand: the command definitions (register), generate,
+    // and the modules only a running command needs.
+    for (const mod of ['register', 'generate', 'values-files', 'image', 'oci']) expect(dist.some((f) => f.startsWith(`generator/dist/${mod}-`))).toBe(true);
     expect(packedFiles.filter((f) => !f.startsWith('generator/dist/'))).toEqual(['README.md', 'bin/gitspace-chart.js', 'package.json', 'schema/gitspace.schema.json']);
   });
 });
@@ -80,6 +108,25 @@ describe('the installed package (npm i -g --prefix)', () => {
     expect(modules).not.toContain('tsx');
     expect(modules).not.toContain('typescript');
     expect(modules).not.toContain('json-schema-to-typescript');
+    // Bundled into the CLI: every start needs it.
+    expect(modules).not.toContain('commander');
+  });
+
+  it('--help loads none of the packages the commands load to run (execa, yaml, ajv, jsonc-parser) nor node:crypto', async () => {
+    // What --help costs is what it loads (bench/cli.ts times it; tests assert no timings). Every file
+    // node loads is recorded: ES modules by a load hook, CommonJS (require, createRequire) from
+    // require.cache at exit. `values` loads all four packages: it shows the recording sees them.
+    const [help, values] = await Promise.all([loadedBy(['--help']), loadedBy(['values', '--repo-url', 'https://git.example.com/acme/app.git', '--devcontainer', 'devcontainer.json', ...userFiles])]);
+    const heavy = /\/node_modules\/(execa|yaml|ajv|jsonc-parser)\/|^node:crypto$/;
+    const packages = (loaded: string[]) => new Set(loaded.map((u) => /.*\/node_modules\/([^/]+)\//.exec(u)?.[1]));
+    expect(values.exitCode).toBe(0);
+    expect([...packages(values.loaded)]).toEqual(expect.arrayContaining(['ajv', 'execa', 'jsonc-parser', 'yaml']));
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('resolve-user [options]');
+    // The recording sees the build and node's builtins (node:fs: the bin reads the build's mtime).
+    expect(help.loaded.some((u) => u.endsWith('/gitspace-chart/generator/dist/cli.js'))).toBe(true);
+    expect(help.loaded).toContain('node:fs');
+    expect(help.loaded.filter((u) => heavy.test(u))).toEqual([]);
   });
 
   it('--help prints what the sources print', async () => {

@@ -378,7 +378,8 @@ deployment.yaml, so `helm template`/`install` stop before anything is created.
 {{- end -}}
 
 {{/*
-postStart report of the main container, $0 = the volume's mount point: what the container really
+The runtime report of the main container, $0 = the volume's mount point, $1 = who runs it (its
+postStart hook, or start.sh with prepare beside), named in its warning: what the container really
 got, read back by the helm test pod from the volume (a test pod cannot exec). Best effort: it always
 exits 0 (a hook that fails makes kubelet kill the container: FailedPostStartHook). On a full or
 read-only volume it writes the report to the run dir instead, leaves no temp file, and says why on
@@ -390,7 +391,7 @@ m() { if awk -v t="$1" '$5 == t { f = 1 } END { exit !f }' /proc/self/mountinfo;
 report() { echo "uid=$(id -u)"; echo "gid=$(id -g)"; echo "user=$(id -un 2>/dev/null)"; echo "home=$HOME"; echo "pwd=$(pwd)"; echo "home_mount=$(m "$HOME")"; echo "workspaces_mount=$(m /workspaces)"; }
 if mkdir -p "$d" 2>/dev/null && report 2>/dev/null >"$d/runtime.tmp" && mv -f "$d/runtime.tmp" "$d/runtime" 2>/dev/null; then echo "runtime report written to $d/runtime"; exit 0; fi
 rm -f "$d/runtime.tmp" 2>/dev/null
-msg="postStart: the runtime report could not be written to $d (volume full or read-only: $(df -P "$0" 2>/dev/null | awk 'NR == 2 { print $4 * 1024 " bytes free" }'))"
+msg="$1: the runtime report could not be written to $d (volume full or read-only: $(df -P "$0" 2>/dev/null | awk 'NR == 2 { print $4 * 1024 " bytes free" }'))"
 if mkdir -p "$r" 2>/dev/null && report 2>/dev/null >"$r/runtime"; then msg="$msg; written to $r/runtime"; fi
 echo "$msg"; echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) [gitspace] WARN: $msg" 2>/dev/null >/proc/1/fd/2
 exit 0

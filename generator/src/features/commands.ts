@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../cli.ts';
 import { q } from '../model.ts';
-import { pullFeature, pushFeature } from './oci.ts';
 import { parseOciRef, type OciRef } from './reference.ts';
-import { extractTar, featureJson, tarDirectory } from './tarball.ts';
+// oci.ts (node:crypto) and tarball.ts (execa) are loaded in the actions: these commands
+// register at every start, --help included, and need neither to do so.
 
 function ociRef(text: string, what: string): OciRef {
   const ref = parseOciRef(text);
@@ -26,6 +26,7 @@ export function registerFeatureCommands(program: Command): void {
     .argument('<ref>', 'REGISTRY/NAMESPACE/ID:TAG (ID = the feature\'s id)')
     .action(async (dir: string, text: string) => {
       const ref = ociRef(text, 'feature push');
+      const [{ pushFeature }, { featureJson, tarDirectory }] = await Promise.all([import('./oci.ts'), import('./tarball.ts')]);
       if (!existsSync(featureJson(dir)) || !existsSync(join(dir, 'install.sh'))) throw new UserError(`feature push: ${q(dir)} needs devcontainer-feature.json and install.sh`);
       const meta = readFileSync(featureJson(dir), 'utf8');
       const id = (JSON.parse(meta) as { id?: unknown }).id;
@@ -41,6 +42,7 @@ export function registerFeatureCommands(program: Command): void {
       const from = parseOciRef(fromText);
       if (!from) throw new UserError(`feature copy: ${q(fromText)} is not REGISTRY/NAMESPACE/ID[:TAG|@DIGEST]`);
       const to = ociRef(toText, 'feature copy');
+      const [{ pullFeature, pushFeature }, { extractTar, featureJson }] = await Promise.all([import('./oci.ts'), import('./tarball.ts')]);
       const { tar } = await pullFeature(from, `feature ${q(fromText)}`);
       const dir = mkdtempSync(join(tmpdir(), 'gitspace-feature-copy-'));
       try {

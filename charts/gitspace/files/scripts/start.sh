@@ -150,7 +150,7 @@ prepare_wait() {
 # its file would make a new volume look non-empty to the seeding.
 runtime_report() {
   [ -n "${GITSPACE_RUNTIME_REPORT:-}" ] || return 0
-  /bin/sh -c "$GITSPACE_RUNTIME_REPORT" "$HOME" >&2 || log_warn "the runtime report failed (exit $?)"
+  /bin/sh -c "$GITSPACE_RUNTIME_REPORT" "$HOME" start.sh >&2 || log_warn "the runtime report failed (exit $?)"
   unset GITSPACE_RUNTIME_REPORT
 }
 
