@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# images/build.sh [all|base|gitspace|test-images|entrypoint|devbase]
+# images/build.sh [all|base|gitspace|test-images|entrypoint|devbase|builder]
 #
 # Builds the reference gitspace image and the small test images with NO
 # container registry: the base is a `debootstrap --variant=minbase` rootfs
@@ -43,6 +43,7 @@ IMAGE_TEST_UID1000="gitspace-chart/test-uid1000:$IMAGE_TAG"
 IMAGE_TEST_ENTRYPOINT="gitspace-chart/test-entrypoint:$IMAGE_TAG"
 IMAGE_TEST_DEVBASE="gitspace-chart/test-devbase:$IMAGE_TAG"
 IMAGE_TEST_LANG="gitspace-chart/test-lang:$IMAGE_TAG"
+IMAGE_BUILDER="gitspace-chart/builder:$IMAGE_TAG"
 INPUTS_LABEL=org.gitspace-chart.inputs
 IMG_CACHE="$GITSPACE_CACHE/images"
 
@@ -262,6 +263,17 @@ build_devbase_images() {
   done
 }
 
+# build_builder_image: gitspace-chart/builder, the in-cluster features builder (images/builder:
+# rootless buildah from Debian). Only the features stage and users of featuresBuild need it.
+build_builder_image() {
+  ensure_base
+  local hash
+  hash=$(_hash_inputs "$BASE_IMAGE" "$BASE_HASH" "$ROOT/images/builder")
+  step "image $IMAGE_BUILDER (inputs $hash)"
+  if _image_has_inputs "$IMAGE_BUILDER" "$hash"; then log_info "up to date"; return 0; fi
+  _docker_build "$IMAGE_BUILDER" "$hash" "$ROOT/images/builder" --build-arg "BASE=$BASE_IMAGE"
+}
+
 main() {
   local what="${1:-all}"
   docker_up
@@ -272,8 +284,9 @@ main() {
     test-images) build_test_images ;;
     entrypoint) build_entrypoint_image ;;
     devbase) build_devbase_images ;;
+    builder) build_builder_image ;;
     all) build_gitspace && build_test_images ;;
-    *) die "usage: images/build.sh [all|base|gitspace|test-images|entrypoint|devbase]" ;;
+    *) die "usage: images/build.sh [all|base|gitspace|test-images|entrypoint|devbase|builder]" ;;
   esac
   log_info "images/build.sh $what done in $((SECONDS - t0))s"
 }

@@ -50,9 +50,14 @@ stage_chart() {
 stage_image() { docker_up && bash images/build.sh all; }
 # features: the devcontainer features build on the engine's BuildKit, FROM a test image,
 # with features from the local registry, a loopback tarball server and a checkout; registry
-# auth against the cluster's htpasswd registry, and the cluster pulling through a pull Secret.
+# auth against the cluster's htpasswd registry, and the cluster pulling through a pull Secret;
+# and in the cluster (featuresBuild: rootless buildah in a hook Job, the cluster's registry),
+# which needs the builder image in it (test/features/in-cluster.sh --env).
 stage_features() {
-  docker_up && bash "$root/images/build.sh" test-images && wait_cluster_up && GITSPACE_REQUIRE_DOCKER=1 vitest_all_run test/features
+  local cluster_env
+  docker_up && bash "$root/images/build.sh" test-images && wait_cluster_up &&
+    cluster_env=$(bash "$root/test/features/in-cluster.sh" --env) && eval "$cluster_env" &&
+    GITSPACE_REQUIRE_DOCKER=1 vitest_all_run test/features
 }
 stage_bats() { bash test/bats/run.sh; }
 stage_cluster() { wait_cluster_up && bash test/cluster/smoke.sh; }

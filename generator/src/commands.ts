@@ -179,8 +179,11 @@ export function registerModelCommands(program: Command): void {
       .option('--build', 'first build --image with the devcontainer.json features (as the build command), then use the built image')
       .option('--tag <ref>', 'with --build: tag the built image so (REPOSITORY:TAG)')
       .option('--push', 'with --build: push the --tag after the build')
+      .option('--build-in-cluster <registry/repository>', 'build the features in the cluster instead (featuresBuild: a hook Job pushing REGISTRY/REPOSITORY:KEY before the gitspace starts); needs --image and --base-ref')
+      .option('--base-ref <ref>', 'with --build-in-cluster: --image as the cluster\'s builder pulls it from a registry (REGISTRY/REPOSITORY:TAG)')
+      .option('--plain-http', 'with --build-in-cluster: the registry speaks plain HTTP')
       .option('-o, --output <file>', 'write here instead of stdout'),
-  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string; repoDir?: string; build?: boolean; tag?: string; push?: boolean }) => {
+  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string; repoDir?: string; build?: boolean; tag?: string; push?: boolean; buildInCluster?: string; baseRef?: string; plainHttp?: boolean }) => {
     // Imported by the actions that use them, not at the top: execa, yaml and ajv were most of the
     // CLI's start-up, and --help needs none of them.
     const [{ readLocalImage, splitImageRef }, { readDevcontainerFromRepo }, { resolveValues }, { helmYaml }] = await Promise.all([
@@ -198,6 +201,11 @@ export function registerModelCommands(program: Command): void {
     if ((opts.tag !== undefined || opts.push) && !opts.build) throw new UserError('--tag and --push go with --build');
     if (opts.build && opts.image === undefined) throw new UserError('--build needs --image BASE: the local image the features are built FROM');
     if (opts.repoDir !== undefined && opts.devcontainer !== undefined) throw new UserError('--repo-dir and --devcontainer: give one');
+    if (opts.build && opts.buildInCluster !== undefined) throw new UserError('--build and --build-in-cluster: give one (the host builds, or the cluster does)');
+    if ((opts.baseRef !== undefined || opts.plainHttp) && opts.buildInCluster === undefined) throw new UserError('--base-ref and --plain-http go with --build-in-cluster');
+    if (opts.buildInCluster !== undefined && (opts.image === undefined || opts.baseRef === undefined)) {
+      throw new UserError('--build-in-cluster needs --image BASE (the local gitspace image, read for its users and label) and --base-ref REF (the same image in a registry the builder pulls from)');
+    }
     if (opts.image !== undefined && !opts.build) splitImageRef(opts.image);
 
     const source = devcontainerSource(opts);
@@ -212,12 +220,21 @@ export function registerModelCommands(program: Command): void {
       buildWarnings.push(...b.warnings);
       imageRef = b.ref;
     }
-    const imageValues = imageRef !== undefined ? splitImageRef(imageRef, opts.build ? '--tag' : '--image') : undefined;
-    const image = imageRef !== undefined ? await readLocalImage(imageRef) : undefined;
+    let inCluster: Awaited<ReturnType<typeof import('./features/build.ts')['prepareInCluster']>> | undefined;
+    if (opts.buildInCluster !== undefined) {
+      if (devcontainerText === undefined) throw new UserError(`--build-in-cluster: the repository has no ${DEVCONTAINER_PATH}: nothing to build`);
+      const { prepareInCluster } = await import('./features/build.ts');
+      inCluster = await prepareInCluster({ devcontainerText, devcontainerFile, devcontainerDir: source?.dir, image: opts.image!, baseRef: opts.baseRef!, repository: opts.buildInCluster, log: (l) => process.stderr.write(`gitspace-chart: ${l}\n`) });
+      buildWarnings.push(...inCluster.warnings);
+    }
+    const imageValues = inCluster ? inCluster.image : imageRef !== undefined ? splitImageRef(imageRef, opts.build ? '--tag' : '--image') : undefined;
+    // Built in the cluster later: the base image as read here, with the label the build will give it.
+    const image = imageRef !== undefined ? { ...(await readLocalImage(imageRef)), ...(inCluster ? { metadataLabel: inCluster.values.label } : {}) } : undefined;
     const s = userSources(opts, devcontainerText, devcontainerFile, image);
     const merged = mergeConfigs(s.metadata, s.devcontainer, devcontainerFile);
     // Once built, the features are in the image: the "features need a build" warning is moot.
-    const warnings = [...buildWarnings, ...s.warnings.filter((w) => !(opts.build && /"features" is not supported/.test(w))), ...merged.warnings];
+    const built = opts.build || inCluster !== undefined;
+    const warnings = [...buildWarnings, ...s.warnings.filter((w) => !(built && /"features" is not supported/.test(w))), ...merged.warnings];
     if (!s.db) {
       warnings.push(
         'no image passwd/group (--image, or --passwd and --group): a user name is assumed to be created at start with the default uid/gid, and a numeric user cannot be resolved',
@@ -228,7 +245,7 @@ export function registerModelCommands(program: Command): void {
 
     // The image: --image, else devcontainer.json's "image" (what Docker Gitspace would run).
     let imageOut = imageValues;
-    if (imageOut && !opts.build && s.devcontainer?.image !== undefined && s.devcontainer.image !== opts.image) {
+    if (imageOut && !built && s.devcontainer?.image !== undefined && s.devcontainer.image !== opts.image) {
       warnings.push(`--image ${q(opts.image!)} differs from "image" ${q(s.devcontainer.image)} in ${devcontainerFile}: the values use --image`);
     }
     if (!imageOut && s.devcontainer?.image !== undefined) {
@@ -274,6 +291,7 @@ export function registerModelCommands(program: Command): void {
       repo: { url: opts.repoUrl, ...(opts.branch ? { branch: opts.branch } : {}) },
       ...(persistPaths?.length ? { persistence: { paths: persistPaths } } : {}),
       ...(imageOut ? { image: imageOut } : {}),
+      ...(inCluster ? { featuresBuild: { ...inCluster.values, ...(opts.plainHttp ? { plainHttp: true } : {}) } } : {}),
       ...(opts.ide ? { ide: { type: opts.ide } } : {}),
       user: {
         containerUser: r.model.containerUser,

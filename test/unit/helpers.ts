@@ -40,7 +40,7 @@ export function copyOfRepo(): string {
   const dir = join(tempDir('gitspace-repo-copy-'), 'repo');
   mkdirSync(dir);
   for (const p of ['bin', 'generator', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
-  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl', 'files/scripts/ide-ports.sh']) {
+  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl', 'files/scripts/ide-ports.sh', 'templates/_features-build.gen.tpl', 'files/features-build/build.sh']) {
     cpSync(join(repoRoot, 'charts', 'gitspace', p), join(dir, 'charts', 'gitspace', p), { recursive: true });
   }
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));

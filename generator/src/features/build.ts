@@ -146,11 +146,22 @@ export function failedFeature(output: string, features: ResolvedFeature[]): Reso
   return undefined;
 }
 
-export async function buildWithFeatures(o: BuildOptions): Promise<BuildResult> {
+/** The build context as the host and the cluster build it: features fetched and ordered, env files, Dockerfile, label and content key. */
+type Context = {
+  work: string;
+  features: ResolvedFeature[];
+  warnings: string[];
+  label: string;
+  key: string;
+};
+
+/**
+ * Resolves the features into a fresh folder `work` (Dockerfile + features/ + env files) and
+ * computes the content key. `from` is the FROM line's image (the local image for the host
+ * build, the registry's copy of it for the cluster's). No features: undefined (and `work` removed).
+ */
+async function prepareContext(o: BuildOptions, from: string, work: string): Promise<Context | undefined> {
   const log = o.log ?? (() => {});
-  checkImageRef(o.image);
-  if (o.tag !== undefined) checkImageRef(o.tag, '--tag');
-  if (o.push && !o.tag) throw new UserError('--push needs --tag REGISTRY/REPOSITORY:TAG (the content-keyed name is local only)');
   const { features: wanted, override } = featuresOf(o.devcontainerText, o.devcontainerFile);
   const image = await readLocalImage(o.image);
   const baseId = await docker(['image', 'inspect', '--format', '{{.Id}}', '--', o.image], `--image ${q(o.image)}`);
@@ -163,39 +174,49 @@ export async function buildWithFeatures(o: BuildOptions): Promise<BuildResult> {
   const users = resolveUserModel({ runArgs: merged.runArgs, merged, imageUser: image.user, db });
   const homeOf = (name: string, uid: number) => db.passwd.find((p) => p.name === name)?.home ?? homeFor(name, uid);
 
+  const staged = join(work, 'features');
+  mkdirSync(staged);
+  const features = Object.keys(wanted).length
+    ? await resolveFeatures({ features: wanted, overrideFeatureInstallOrder: override, devcontainerDir: o.devcontainerDir, workDir: staged, file: o.devcontainerFile })
+    : [];
+  const warnings = [...checkPodCan(features)];
+  if (!features.length) return undefined;
+  log(`install order: ${features.map((f) => f.ref.userId).join(', ')}`);
+  const builtin = {
+    _CONTAINER_USER: users.containerUser.name,
+    _REMOTE_USER: users.remoteUser.name,
+    _CONTAINER_USER_HOME: homeOf(users.containerUser.name, users.containerUser.uid),
+    _REMOTE_USER_HOME: users.model.home,
+  };
+  for (const f of features) {
+    writeFileSync(join(f.dir, 'devcontainer-features.builtin.env'), envFile(builtin));
+    writeFileSync(join(f.dir, 'devcontainer-features.env'), envFile(f.env));
+  }
+  // A feature fetched once but installed with two option sets needs two folders.
+  const seen = new Set<string>();
+  for (const f of features) {
+    if (seen.has(f.dir)) throw new UserError(`feature ${q(f.ref.userId)}: installed twice with different options; give it once`);
+    seen.add(f.dir);
+  }
+  const label = mergedLabel(image.metadataLabel, features);
+  writeFileSync(join(work, 'Dockerfile'), dockerfile(from, image.user, features));
+  const key = createHash('sha256').update(`${baseId}\n${label}\n${hashTree(work)}`).digest('hex');
+  return { work, features, warnings, label, key };
+}
+
+export async function buildWithFeatures(o: BuildOptions): Promise<BuildResult> {
+  const log = o.log ?? (() => {});
+  checkImageRef(o.image);
+  if (o.tag !== undefined) checkImageRef(o.tag, '--tag');
+  if (o.push && !o.tag) throw new UserError('--push needs --tag REGISTRY/REPOSITORY:TAG (the content-keyed name is local only)');
   const work = mkdtempSync(join(tmpdir(), 'gitspace-features-'));
   try {
-    const staged = join(work, 'features');
-    mkdirSync(staged);
-    const features = Object.keys(wanted).length
-      ? await resolveFeatures({ features: wanted, overrideFeatureInstallOrder: override, devcontainerDir: o.devcontainerDir, workDir: staged, file: o.devcontainerFile })
-      : [];
-    const warnings = [...checkPodCan(features)];
-    if (!features.length) {
+    const c = await prepareContext(o, o.image, work);
+    if (!c) {
       if (o.tag) await docker(['tag', o.image, o.tag], `--tag ${q(o.tag)}`);
-      return { ref: o.tag ?? o.image, cached: true, features, warnings: [...warnings, `${o.devcontainerFile}: no features: nothing to build`] };
+      return { ref: o.tag ?? o.image, cached: true, features: [], warnings: [`${o.devcontainerFile}: no features: nothing to build`] };
     }
-    log(`install order: ${features.map((f) => f.ref.userId).join(', ')}`);
-    const builtin = {
-      _CONTAINER_USER: users.containerUser.name,
-      _REMOTE_USER: users.remoteUser.name,
-      _CONTAINER_USER_HOME: homeOf(users.containerUser.name, users.containerUser.uid),
-      _REMOTE_USER_HOME: users.model.home,
-    };
-    for (const f of features) {
-      writeFileSync(join(f.dir, 'devcontainer-features.builtin.env'), envFile(builtin));
-      writeFileSync(join(f.dir, 'devcontainer-features.env'), envFile(f.env));
-    }
-    // A feature fetched once but installed with two option sets needs two folders.
-    const seen = new Set<string>();
-    for (const f of features) {
-      if (seen.has(f.dir)) throw new UserError(`feature ${q(f.ref.userId)}: installed twice with different options; give it once`);
-      seen.add(f.dir);
-    }
-    const label = mergedLabel(image.metadataLabel, features);
-    const text = dockerfile(o.image, image.user, features);
-    writeFileSync(join(work, 'Dockerfile'), text);
-    const key = createHash('sha256').update(`${baseId}\n${label}\n${hashTree(work)}`).digest('hex');
+    const { features, warnings, label, key } = c;
     const cacheRef = `${CACHE_REPOSITORY}:${key.slice(0, 32)}`;
 
     const hit = await execa('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${KEY_LABEL}"}}`, '--', cacheRef], { reject: false, stdin: 'ignore' });
@@ -230,3 +251,58 @@ export async function buildWithFeatures(o: BuildOptions): Promise<BuildResult> {
   }
 }
 
+/** What a ConfigMap holds at most (1 MiB), less room for the build script beside the context. */
+export const CONTEXT_MAX_BYTES = 900 * 1024;
+
+export type InClusterOptions = BuildOptions & {
+  /** The gitspace image as the in-cluster builder pulls it (REGISTRY/REPOSITORY:TAG). */
+  baseRef: string;
+  /** Where the Job pushes: REGISTRY/REPOSITORY; the tag is the content key. */
+  repository: string;
+};
+export type InClusterResult = {
+  /** image.repository and image.tag of the gitspace: the Job's push. */
+  image: { repository: string; tag: string };
+  /** featuresBuild values (schema group featuresBuild). */
+  values: { enabled: true; base: string; context: string; label: string; key: string };
+  features: ResolvedFeature[];
+  warnings: string[];
+};
+
+/**
+ * The cluster build's inputs, made on this host: the same context as the host build (FROM the
+ * registry's copy of the base), as a gzip tar (base64, for a ConfigMap's binaryData), with a
+ * features.tsv (folder, feature) so the Job names the feature whose install.sh failed. The
+ * image's tag is the content key: the Job skips a tag the registry already has.
+ */
+export async function prepareInCluster(o: InClusterOptions): Promise<InClusterResult> {
+  checkImageRef(o.image);
+  checkImageRef(o.baseRef, '--base-ref');
+  const host = o.repository.split('/')[0];
+  if (!o.repository.includes('/') || !/[.:]|^localhost$/.test(host)) {
+    throw new UserError(`--build-in-cluster ${q(o.repository)}: name the registry the Job pushes to, REGISTRY[:PORT]/REPOSITORY (e.g. registry.example:5000/team/gitspace)`);
+  }
+  checkImageRef(`${o.repository}:x`, '--build-in-cluster');
+  const work = mkdtempSync(join(tmpdir(), 'gitspace-features-'));
+  try {
+    const c = await prepareContext(o, o.baseRef, work);
+    if (!c) throw new UserError(`${o.devcontainerFile}: no features: nothing to build in the cluster (leave out --build-in-cluster)`);
+    writeFileSync(join(work, 'features.tsv'), c.features.map((f) => `${f.dir.split('/').at(-1)}\t${f.ref.userId}\n`).join(''));
+    const { tarDirectory } = await import('./tarball.ts');
+    const tgz = Buffer.from(await tarDirectory(work, true));
+    if (tgz.length > CONTEXT_MAX_BYTES) {
+      throw new UserError(
+        `the features' build context is ${tgz.length} bytes gzipped, over the ${CONTEXT_MAX_BYTES} a ConfigMap can carry for the in-cluster build: build on a host instead (gitspace-chart values --build --push), or publish the big features to a registry`,
+      );
+    }
+    const tag = c.key.slice(0, 32);
+    return {
+      image: { repository: o.repository, tag },
+      values: { enabled: true, base: o.baseRef, context: tgz.toString('base64'), label: c.label, key: c.key },
+      features: c.features,
+      warnings: c.warnings,
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

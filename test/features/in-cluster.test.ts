@@ -1,0 +1,167 @@
+// The in-cluster features build for real (featuresBuild): `gitspace-chart values
+// --build-in-cluster` makes the context on this host (features from the local registry, a
+// loopback tarball server and a checkout), `helm install` runs the hook Job with rootless buildah
+// in the shared cluster, FROM the gitspace image in a registry pods reach, and the Job pushes
+// there. A failing install.sh fails the install with the feature named, nothing pushed, no
+// gitspace created.
+//
+// Then the gitspace runs the built image, pulled by the node from the cluster's registry, and
+// the features' tools are on the user's PATH.
+//
+// Needs: the cluster (test/cluster: its registry, HTTPS with the cluster CA, which docker and
+// the node's containerd trust), gitspace-chart/builder and gitspace-chart/gitspace built
+// (images/build.sh builder gitspace), the builder loaded into the cluster
+// (test/features/in-cluster.sh does all that).
+import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { repoRoot, runCli, tempDir } from '../unit/helpers.ts';
+import { cacheDir, chartDir, helmEnv } from '../chart/helm.ts';
+import { checkout, publishSet, registry, writeFeature } from './fixtures.ts';
+
+const BASE = 'gitspace-chart/gitspace:0.1.0';
+/** The cluster's registry (HOST:PORT, `cluster.sh registry`): this host pushes there, pods and the node pull. */
+const REG = process.env.GITSPACE_CLUSTER_REGISTRY ?? '';
+const KUBECONFIG = join(cacheDir(), 'cluster', 'kubeconfig');
+const CA = join(cacheDir(), 'cluster', 'pki', 'server-ca.crt');
+const run = REG !== '' && process.env.GITSPACE_POD_GATEWAY !== undefined && existsSync(KUBECONFIG) && existsSync(CA);
+if (!run && process.env.GITSPACE_REQUIRE_CLUSTER === '1') {
+  throw new Error('GITSPACE_REQUIRE_CLUSTER=1 but no GITSPACE_CLUSTER_REGISTRY, GITSPACE_POD_GATEWAY, kubeconfig or cluster CA: the in-cluster build would be skipped (run test/features/in-cluster.sh)');
+}
+/** Where pods reach this host (the git server): GITSPACE_POD_GATEWAY. */
+const GW = process.env.GITSPACE_POD_GATEWAY ?? '';
+// Two namespaces, as a platform sets them up: the gitspace under enforce=restricted, the build
+// where its admin allows what the builder needs (enforce=privileged).
+const suffix = `${process.pid}`;
+const NS = `featjob-gs-${suffix}`;
+const BUILD_NS = `featjob-build-${suffix}`;
+const env = helmEnv({ KUBECONFIG });
+const kubectl = (...a: string[]) => execa('kubectl', a, { env, reject: false, all: true });
+const helm = (...a: string[]) => execa('helm', a, { env, reject: false, all: true });
+const work = tempDir('gitspace-features-cluster-');
+let set: Awaited<ReturnType<typeof publishSet>>;
+let gitServer: ChildProcess | undefined;
+let gitPort = '';
+
+/** HTTP status of REF's manifest in the registry (this host's side). */
+async function manifest(repoTag: string): Promise<number> {
+  const [repo, tag] = repoTag.split(':');
+  const r = await execa('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-I', '--cacert', CA,
+    '-H', 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json', `https://${REG}/v2/${repo}/manifests/${tag}`]);
+  return Number(r.stdout);
+}
+
+/** A bare copy of the checkout served over smart HTTP on GW (basic auth), as the clone tests serve theirs. */
+async function serveRepo(checkoutDir: string): Promise<string> {
+  const d = join(work, 'git');
+  mkdirSync(join(d, 'repos'), { recursive: true });
+  const g = (...a: string[]) => execa('git', a, { cwd: checkoutDir, env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } });
+  await g('init', '-q', '-b', 'main');
+  await g('add', '-A');
+  await g('commit', '-qm', 'features');
+  await execa('git', ['clone', '-q', '--bare', checkoutDir, join(d, 'repos', 'app.git')]);
+  writeFileSync(join(d, 'password'), `pw-${process.pid}\n`);
+  const portFile = join(d, 'port');
+  gitServer = spawn('python3', [join(repoRoot, 'test/bats/helpers/git-http-server.py'), '--root', join(d, 'repos'), '--bind', GW, '--port-file', portFile, '--user', 'gituser', '--password-file', join(d, 'password')], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 100));
+  gitPort = readFileSync(portFile, 'utf8').trim();
+  return `http://${GW}:${gitPort}/app.git`;
+}
+
+async function values(repo: string, out: string, repository: string, url = 'https://git.example/team/app.git') {
+  const r = await runCli([
+    'values', '--repo-url', url, '--repo-dir', repo, '--image', BASE,
+    '--build-in-cluster', `${REG}/${repository}`, '--base-ref', `${REG}/featjob-test/gitspace:0.1.0`, '-o', out,
+  ]);
+  expect(r.stderr).not.toContain('Error');
+  expect(r.exitCode).toBe(0);
+  return parse((await import('node:fs')).readFileSync(out, 'utf8')) as { image: { repository: string; tag: string }; featuresBuild: Record<string, unknown> };
+}
+
+describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cluster', () => {
+  beforeAll(async () => {
+    set = await publishSet(await registry(), work);
+    // The base as the builder pulls it (a registry's copy of the local gitspace image).
+    await execa('docker', ['tag', BASE, `${REG}/featjob-test/gitspace:0.1.0`]);
+    await execa('docker', ['push', '-q', `${REG}/featjob-test/gitspace:0.1.0`]);
+    for (const ns of [NS, BUILD_NS]) expect((await kubectl('create', 'namespace', ns)).exitCode).toBe(0);
+    await kubectl('label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted');
+    await kubectl('label', 'namespace', BUILD_NS, 'pod-security.kubernetes.io/enforce=privileged');
+    const shared = await runCli(['install-shared', '-n', NS], { env });
+    expect(shared.exitCode, shared.stderr).toBe(0);
+  }, 600_000);
+  afterAll(async () => {
+    set?.http.server.close();
+    gitServer?.kill();
+    for (const ns of [NS, BUILD_NS]) await kubectl('delete', 'namespace', ns, '--wait=false');
+  });
+
+  it('builds FROM the registry\'s gitspace image, pushes REPOSITORY:KEY; an unchanged set is not rebuilt', async () => {
+    const repo = checkout(join(work, 'repo'), {
+      image: BASE,
+      features: { [set.helloRef]: { greeting: 'hi', shout: true, flavor: 'hot' }, [set.greetRef]: {}, './local-tool': { level: '3' } },
+    });
+    const url = await serveRepo(repo);
+    await kubectl('-n', NS, 'create', 'secret', 'generic', 'git-creds', '--from-literal=username=gituser', `--from-file=password=${join(work, 'git', 'password')}`);
+    const repository = `featjob-test/built-${suffix}`;
+    const v = await values(repo, join(work, 'values.yaml'), repository, url);
+    expect(v.image.repository).toBe(`${REG}/${repository}`);
+    expect(v.image.tag).toMatch(/^[a-f0-9]{32}$/);
+    expect(await manifest(`${repository}:${v.image.tag}`)).toBe(404);
+    // The gitspace under enforce=restricted; the image is pulled by the node from the registry.
+    const args = ['install', 'gs', chartDir, '-n', NS, '-f', join(work, 'values.yaml'), '--set', `featuresBuild.namespace=${BUILD_NS}`, '--set-file', `featuresBuild.registryCA=${CA}`,
+      '--set', 'security.mode=restricted', '--set', 'repo.credentials.existingSecret=git-creds', '--set', 'persistence.keepOnUninstall=false', '--set', 'persistence.size=1Gi', '--timeout', '10m'];
+    const r = await helm(...args);
+    expect(r.all).not.toContain('Error');
+    expect(r.exitCode).toBe(0);
+    expect(await manifest(`${repository}:${v.image.tag}`)).toBe(200);
+    const built = await kubectl('logs', '-n', BUILD_NS, 'job/gs-gitspace-features');
+    expect(built.stdout).toContain(`gitspace-features: built and pushed ${REG}/${repository}:${v.image.tag}`);
+
+    // The gitspace runs the built image: Ready, and the tools on the user's PATH in the container's
+    // environment (what the IDE's terminals inherit; a login shell's /etc/profile resets PATH on
+    // Debian images, on Docker too).
+    const ready = await kubectl('-n', NS, 'wait', '--for=condition=Available', 'deployment/gs-gitspace', '--timeout=300s');
+    if (ready.exitCode !== 0) console.log((await kubectl('-n', NS, 'get', 'events', '--field-selector', 'type=Warning')).all);
+    expect(ready.exitCode).toBe(0);
+    const image = await kubectl('-n', NS, 'get', 'deployment/gs-gitspace', '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+    expect(image.stdout).toBe(`${REG}/${repository}:${v.image.tag}`);
+    const inGs = await kubectl('-n', NS, 'exec', 'deploy/gs-gitspace', '-c', 'gitspace', '--', 'bash', '-c', 'id -u; command -v hello; hello; local-tool; echo "$HELLO_HOME"');
+    expect(inGs.stdout.split('\n')).toEqual([String(1000), '/opt/hello/bin/hello', 'HI hot', 'local-tool level 3', '/opt/hello']);
+
+    // What a user of the built image sees: pulled back on this host and run.
+    const ref = `${REG}/${repository}:${v.image.tag}`;
+    await execa('docker', ['pull', '-q', ref]);
+    const seen = await execa('docker', ['run', '--rm', '--user', '1000', '--entrypoint', 'sh', ref, '-c', 'hello; local-tool; echo "$HELLO_HOME $GREET_FROM"; tr "\\n" " " < /usr/local/share/gitspace-features-test/order']);
+    expect(seen.stdout.split('\n')).toEqual(['HI hot', 'local-tool level 3', '/opt/hello tarball', 'local-tool marker hello greet ']);
+    const label = JSON.parse((await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "devcontainer.metadata"}}', ref])).stdout) as { id?: string }[];
+    expect(label.map((e) => e.id).filter(Boolean)).toEqual(['./local-tool', set.markerRef, set.helloRef, set.greetRef]);
+    await execa('docker', ['image', 'rm', ref], { reject: false });
+
+    // Same set, an upgrade: the Job finds the tag and builds nothing.
+    const u = await helm(...args.map((a) => (a === 'install' ? 'upgrade' : a)));
+    expect(u.exitCode).toBe(0);
+    const again = await kubectl('logs', '-n', BUILD_NS, 'job/gs-gitspace-features');
+    expect(again.stdout.trim()).toBe(`gitspace-features: ${REG}/${repository}:${v.image.tag} is already in the registry: features unchanged, not rebuilt`);
+    await helm('uninstall', 'gs', '-n', NS, '--wait', '--timeout', '2m');
+  }, 900_000);
+
+  it('a failing install.sh fails the install naming the feature; nothing pushed, no gitspace created', async () => {
+    const bad = checkout(join(work, 'bad'), { image: BASE, features: { './broken': {}, './local-tool': {} } });
+    writeFeature(join(bad, '.devcontainer/broken'), { json: { id: 'broken', version: '1', installsAfter: ['./local-tool'] }, install: '#!/bin/sh\necho about to fail >&2\nexit 3\n' });
+    const repository = `featjob-test/broken-${suffix}`;
+    const v = await values(bad, join(work, 'bad.yaml'), repository);
+    const r = await helm('install', 'bad', chartDir, '-n', NS, '-f', join(work, 'bad.yaml'), '--set', `featuresBuild.namespace=${BUILD_NS}`, '--set-file', `featuresBuild.registryCA=${CA}`, '--set', 'security.mode=restricted', '--timeout', '10m');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.all).toContain('failed pre-install: 1 error occurred:\n\t* job bad-gitspace-features failed: BackoffLimitExceeded');
+    const logs = await kubectl('logs', '-n', BUILD_NS, 'job/bad-gitspace-features');
+    expect(logs.stdout).toContain('about to fail');
+    expect(logs.all).toContain("gitspace-features: ERROR: feature './broken': install.sh failed in the in-cluster build; nothing was pushed");
+    expect(await manifest(`${repository}:${v.image.tag}`)).toBe(404);
+    const deploys = await kubectl('get', 'deployments,pods', '-n', NS, '-l', 'app.kubernetes.io/instance=bad', '-o', 'name');
+    expect(deploys.stdout.trim()).toBe('');
+  }, 900_000);
+});

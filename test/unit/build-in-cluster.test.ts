@@ -1,0 +1,26 @@
+// values --build-in-cluster: the options it needs and the registry it pushes to, refused with
+// one message before anything is fetched or built (the real build: test/features/in-cluster.test.ts).
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './helpers.ts';
+
+const repo = tempDir('gitspace-bic-');
+mkdirSync(join(repo, '.devcontainer'));
+writeFileSync(join(repo, '.devcontainer', 'devcontainer.json'), JSON.stringify({ image: 'x', features: { './f': {} } }));
+const out = join(repo, 'values.yaml');
+const base = ['values', '--repo-url', 'https://git.example/team/app.git', '--repo-dir', repo, '-o', out];
+
+describe('values --build-in-cluster', () => {
+  it.each([
+    [['--image', 'gitspace-chart/gitspace:0.1.0', '--build-in-cluster', 'reg.example:5000/t/g'], 'gitspace-chart: --build-in-cluster needs --image BASE (the local gitspace image, read for its users and label) and --base-ref REF (the same image in a registry the builder pulls from)'],
+    [['--image', 'gitspace-chart/gitspace:0.1.0', '--build', '--build-in-cluster', 'reg.example:5000/t/g', '--base-ref', 'reg.example:5000/t/b:1'], 'gitspace-chart: --build and --build-in-cluster: give one (the host builds, or the cluster does)'],
+    [['--image', 'gitspace-chart/gitspace:0.1.0', '--base-ref', 'reg.example:5000/t/b:1'], 'gitspace-chart: --base-ref and --plain-http go with --build-in-cluster'],
+    [['--image', 'gitspace-chart/gitspace:0.1.0', '--build-in-cluster', 'team/gitspace', '--base-ref', 'reg.example:5000/t/b:1'], 'gitspace-chart: --build-in-cluster "team/gitspace": name the registry the Job pushes to, REGISTRY[:PORT]/REPOSITORY (e.g. registry.example:5000/team/gitspace)'],
+  ])('%j is refused with one message, no values written', async (args, message) => {
+    const r = await runCli([...base, ...args]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr.trim()).toBe(message);
+    expect(existsSync(out)).toBe(false);
+  });
+});
