@@ -217,7 +217,9 @@ no_banner_over_ssh() {
 readonly_banner_and_files() {
   local out
   out=$(ssh_in 'bash -l -c "cat ~/app/README.md"')
-  [[ "$out" == *"HOME is read-only: the gitspace cannot write to it"*"# app"* ]] || { echo "ssh said: $out"; return 1; }
+  # The banner (the login shell's stderr) and the file (stdout) come over two ssh channels,
+  # in either order.
+  [[ "$out" == *"HOME is read-only: the gitspace cannot write to it"* && "$out" == *"# app"* ]] || { echo "ssh said: $out"; return 1; }
 }
 
 # restart_full: stop the gitspace, take on the node the few blocks ext4 handed back after the

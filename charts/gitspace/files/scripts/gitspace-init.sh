@@ -164,7 +164,7 @@ cmd_prepare() {
   # persisted paths' mount points, which the kubelet cannot make on a full volume, then the reserve.
   if [ "${GITSPACE_LAYOUT:-home}" != legacy ]; then
     persist_mount_points_env "$vol"
-    persist_reserve "$vol"
+    persist_reserve "$vol" "$GITSPACE_UID" "$GITSPACE_GID"
   fi
   if [ -n "${GITSPACE_ETC_OUT:-}" ]; then
     export_etc "$GITSPACE_ETC_OUT"

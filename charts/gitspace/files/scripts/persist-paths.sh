@@ -168,14 +168,15 @@ persist_seed() {
 # mount points itself, and on a full volume frees the reserve to do it.
 PERSIST_RESERVE_BYTES=262144
 
-# persist_reserve VOLUME: the reserve written when the volume has room (16 MiB
-# free or more, low_space_bytes), staged and renamed; never an error.
+# persist_reserve VOLUME UID GID: the reserve written when the volume has room
+# (16 MiB free or more, low_space_bytes), staged and renamed; never an error.
+# The user's, like everything in their HOME (prepare runs as root).
 persist_reserve() {
   local r="$1/.gitspace/reserve" free
   [ ! -f "$r" ] || return 0
   free=$(free_bytes "$1" 2>/dev/null) || return 0
   ((free >= $(low_space_bytes))) || return 0
-  if head -c "$PERSIST_RESERVE_BYTES" /dev/zero >"$r.tmp" 2>/dev/null && mv -f "$r.tmp" "$r"; then
+  if head -c "$PERSIST_RESERVE_BYTES" /dev/zero >"$r.tmp" 2>/dev/null && _p_chown "$2:$3" "$r.tmp" && mv -f "$r.tmp" "$r"; then
     log_info "kept $PERSIST_RESERVE_BYTES bytes in $(q ".gitspace/reserve") for the mount points of persisted paths on a full volume"
   else
     rm -f "$r.tmp"
