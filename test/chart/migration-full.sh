@@ -47,8 +47,6 @@ cleanup() {
 trap cleanup EXIT
 
 ready() { gitspace_ready 3m; }
-# sh_in CMD: CMD in the gitspace as the user (kubectl exec).
-sh_in() { k exec "deploy/$DEP" -c gitspace -- bash -c "$1"; }
 
 # SUMS (sh, argument DIR): every entry of DIR but the gitspace's own .gitspace and lost+found:
 # path, mode, type, link target, then each file's sha256 (owners change on purpose; a folder's

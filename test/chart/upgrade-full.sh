@@ -77,32 +77,6 @@ log_has() {
   done
 }
 
-# sh_in CMD: CMD in the gitspace as the user (kubectl exec).
-sh_in() { k exec "deploy/$DEP" -c gitspace -- bash -c "$1"; }
-
-# ssh_in CMD: CMD over SSH with the key, through a port-forward to the pod on a port kubectl picks.
-ssh_in() {
-  local pf port="" i out rc=0
-  kubectl -n "$NS" port-forward "deploy/$DEP" --address 127.0.0.1 :8088 >"$WORK/pf.log" 2>&1 &
-  pf=$!
-  for ((i = 0; i < 40; i++)); do
-    port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/pf.log" | head -n 1)
-    [[ -z "$port" ]] || break
-    sleep 0.25
-  done
-  if [[ -z "$port" ]]; then
-    kill "$pf" 2>/dev/null || :
-    cat "$WORK/pf.log"
-    return 1
-  fi
-  out=$(timeout 30 ssh -i "$WORK/key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o BatchMode=yes -o LogLevel=ERROR vscode@127.0.0.1 "$1" 2>&1) || rc=$?
-  kill "$pf" 2>/dev/null || :
-  wait "$pf" 2>/dev/null || :
-  printf '%s\n' "$out"
-  return "$rc"
-}
-
 install() {
   helm install "$REL" "$CHART" -n "$NS" -f "$WORK/values.yaml" --wait --timeout 3m >/dev/null || { ready; return 1; }
   ready
