@@ -261,6 +261,33 @@ start_clone() {
   assert_contains "$output" "repository already cloned at /home/vscode/plain: skipping clone"
 }
 
+@test "start.sh: a repeat start runs the clone step beside the IDE's start; when it fails, the IDE is stopped and the start fails with its error" {
+  local vol c port
+  vol=$(vol_create)
+  c=$(ctr_start "$IMG_GITSPACE" --user vscode --network host -v "$vol:/home/vscode" \
+    -v "$GS_DIR/creds:/gitspace/git-credentials:ro")
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
+  assert_contains "$output" "cloned into /home/vscode/plain"
+  # The repeat start: the repository is there, so code-server starts at once and the clone step
+  # (here its devcontainer.json check, rendered for another user) fails beside it.
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  run docker exec -u vscode -e HOME=/home/vscode -e GITSPACE_USER=vscode -e GITSPACE_UID=1000 \
+    -e IDE_TYPE=vs_code_web -e IDE_PORT="$port" -e GITSPACE_HOOKS_DIR=/nonexistent \
+    -e GITSPACE_CLONE_AT_START=true -e GITSPACE_CLONE_HOME=/home/vscode -e REPO_NAME=plain \
+    -e REPO_URL="$(url plain.git)" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials \
+    -e GITSPACE_CHECK_DEVCONTAINER_USER=true -e GITSPACE_DEVCONTAINER_REMOTE_USER=someone-else \
+    -e GITSPACE_EXPECT_REMOTE_USER=someone-else "$c" "$SCRIPTS/start.sh"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "code-server on 0.0.0.0:$port"
+  assert_contains "$output" "repository already cloned at /home/vscode/plain: skipping clone"
+  assert_contains "$output" "but this gitspace was rendered from"
+  assert_contains "$output" "the clone step failed"
+  refute_contains "$output" "is listening"
+  # and no code-server is left behind
+  run docker exec "$c" pgrep -f code-server
+  [ "$status" -ne 0 ]
+}
+
 @test "start.sh: a failed clone stops the start with the clone's error, before any IDE" {
   local vol c
   vol=$(vol_create)

@@ -138,6 +138,20 @@ repo_name_from_url() {
   printf '%s\n' "${s%.git}"
 }
 
+# read_marker_v VAR FILE: VAR = FILE's text as $(cat FILE) gives it (trailing
+# newlines dropped), empty when FILE is missing or unreadable; no subshell, no
+# cat (start.sh reads its markers on every start).
+read_marker_v() {
+  printf -v "$1" ''
+  [ -f "$2" ] && [ -r "$2" ] || return 0
+  IFS= read -r -d '' "$1" <"$2" || true
+  while [[ "${!1}" == *$'\n' ]]; do printf -v "$1" '%s' "${!1%$'\n'}"; done
+}
+
+# _gs_out VAR VALUE: VALUE into VAR, or printed as a line when VAR is empty
+# (for helpers that callers on a start's path read without a subshell).
+_gs_out() { if [ -n "$1" ]; then printf -v "$1" '%s' "$2"; else printf '%s\n' "$2"; fi; }
+
 # gitspace_state_dir: where the gitspace keeps its own state on the volume.
 gitspace_state_dir() { printf '%s/.gitspace\n' "${1:-$HOME}"; }
 # gitspace_log_dir: the gitspace's logs: .gitspace/logs on the volume, or

@@ -17,7 +17,7 @@
 # $HOME/.gitspace/logs/lifecycle.log) and does not stop the gitspace.
 set -euo pipefail
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[ -n "${_GITSPACE_LIB_LOADED:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # loaded already: no dirname fork
 
 # lifecycle_log_file: the persistent hook log.
 lifecycle_log_file() { printf '%s/lifecycle.log\n' "$(gitspace_log_dir)"; }

@@ -58,11 +58,13 @@ wait_port() {
   return 1
 }
 
-# stop_all: TERM the IDE processes and the hooks, then wait for them.
+# stop_all: TERM the IDE processes, the hooks and a clone step beside the IDE,
+# then wait for them.
 stop_all() {
   local p
-  for p in "${IDE_PIDS[@]}" "${AUX_PIDS[@]}" $HOOKS_PID; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${IDE_PIDS[@]}" "${AUX_PIDS[@]}" $HOOKS_PID $CLONE_PID; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  CLONE_PID=''
 }
 
 # on_signal: a clean stop (Docker Gitspace's main process: trap 'exit 0' 15).
@@ -73,39 +75,70 @@ on_signal() {
 }
 
 # clone_step: the clone, git identity, safe.directory and devcontainer.json
-# checks (gitspace-init.sh user-setup) before the IDE, as Docker Gitspace
-# clones by exec in the running container. Set by the chart unless the clone
-# keeps its own init container (repo.credentials.inGitspace false). HOME is
-# the volume's mount (/workspaces in layout legacy), as the init container
-# had it. A repeat start costs a few git config reads: the clone is skipped.
-# Its variables are not passed on to the IDE: terminals see what they saw
-# when an init container cloned.
+# checks (gitspace-init.sh user-setup), as Docker Gitspace clones by exec in
+# the running container. Set by the chart unless the clone keeps its own init
+# container (repo.credentials.inGitspace false). HOME is the volume's mount
+# (/workspaces in layout legacy), as the init container had it.
 clone_step() {
-  [ "${GITSPACE_CLONE_AT_START:-false}" = true ] || return 0
   HOME=${GITSPACE_CLONE_HOME:-$HOME} "$_gs_dir/gitspace-init.sh" user-setup ||
     die "the clone step failed (its error is above): the gitspace does not start without its repository; the container is restarted and tries again"
+}
+
+# clone_step_start: the clone step before the IDE when there is a clone to do
+# (a first start); when the repository is there already (every later start:
+# a few git config reads and the devcontainer.json check, ~0.2 s) it runs
+# beside the IDE's start instead, and clone_step_wait stops the start if it
+# fails, before start.sh says the IDE listens. Its variables are not passed
+# on to the IDE: terminals see what they saw when an init container cloned.
+CLONE_PID=''
+clone_step_start() {
+  [ "${GITSPACE_CLONE_AT_START:-false}" = true ] || return 0
+  local name=${REPO_NAME:-}
+  [ -n "$name" ] || [ -z "${REPO_URL:-}" ] || name=$(repo_name_from_url "$REPO_URL")
+  if [ -n "${REPO_URL:-}" ] && [ ! -e "${GITSPACE_CLONE_HOME:-$HOME}/$name/.git" ]; then
+    clone_step
+  else
+    clone_step &
+    CLONE_PID=$!
+  fi
   unset GITSPACE_CLONE_AT_START GITSPACE_CLONE_HOME REPO_URL REPO_BRANCH GIT_CREDENTIALS_DIR \
     GIT_USER_NAME GIT_USER_EMAIL GITSPACE_EXPECT_REMOTE_USER GITSPACE_CHECK_DEVCONTAINER_USER \
     GITSPACE_DEVCONTAINER_REMOTE_USER GITSPACE_DEVCONTAINER_CONTAINER_USER GITSPACE_IMAGE
+}
+
+# clone_step_wait: the clone step started beside the IDE has ended; if it
+# failed (its error is above), the IDE is stopped and start.sh exits 1, as
+# when it failed before the IDE. Also run on exit (an IDE setup that dies),
+# so its lines are never cut off.
+clone_step_wait() {
+  [ -n "$CLONE_PID" ] || return 0
+  local pid=$CLONE_PID
+  CLONE_PID=''
+  wait "$pid" && return 0
+  stop_all
+  exit 1
 }
 
 # prepare_marker_stale: the first marker of the prepare container's work that
 # is missing or stale on the volume (HOME), as a phrase; nothing when all
 # hold. Only when prepare runs beside the gitspace (GITSPACE_PREPARE_SYNC).
 prepare_marker_stale() {
-  local s
+  local s layout owner image
   s=$(gitspace_state_dir "$HOME")
+  read_marker_v layout "$s/layout"
+  read_marker_v owner "$s/owner"
+  read_marker_v image "$s/image"
   if [ -e "$s/seeding" ]; then
     echo ".gitspace/seeding says a seeding did not finish"
   elif [ -e "$s/refresh/plan" ]; then
     echo ".gitspace/refresh/plan says an image refresh did not finish"
-  elif [ "$(cat "$s/layout" 2>/dev/null || true)" != "home $LAYOUT_VERSION" ]; then
+  elif [ "$layout" != "home $LAYOUT_VERSION" ]; then
     echo ".gitspace/layout is missing or not 'home $LAYOUT_VERSION'"
   elif [ "${GITSPACE_SEED_HOME:-true}" = true ] && [ ! -f "$s/seeded" ]; then
     echo ".gitspace/seeded is missing"
-  elif [ -n "${GITSPACE_PREPARE_OWNER:-}" ] && [ "$(cat "$s/owner" 2>/dev/null || true)" != "$GITSPACE_PREPARE_OWNER" ]; then
+  elif [ -n "${GITSPACE_PREPARE_OWNER:-}" ] && [ "$owner" != "$GITSPACE_PREPARE_OWNER" ]; then
     echo ".gitspace/owner is missing or not $GITSPACE_PREPARE_OWNER"
-  elif [ -n "${GITSPACE_PREPARE_IMAGE:-}" ] && [ "$(cat "$s/image" 2>/dev/null || true)" != "$GITSPACE_PREPARE_IMAGE" ]; then
+  elif [ -n "${GITSPACE_PREPARE_IMAGE:-}" ] && [ "$image" != "$GITSPACE_PREPARE_IMAGE" ]; then
     echo ".gitspace/image is missing or not $GITSPACE_PREPARE_IMAGE"
   fi
 }
@@ -145,16 +178,28 @@ prepare_wait() {
 }
 
 # runtime_report: with prepare beside, the runtime report (uid, passwd name,
-# HOME, mounts) is written here, after prepare_wait, not by a postStart hook:
-# a postStart hook holds the kubelet back from starting the next container, and
-# its file would make a new volume look non-empty to the seeding.
+# HOME, mounts) is written here, not by a postStart hook: a postStart hook
+# holds the kubelet back from starting the next container, and its file would
+# make a new volume look non-empty to the seeding. It runs while the IDE
+# starts (after prepare_wait), and before start.sh says the IDE listens:
+# its readers (helm test, the parity suite) read it once the pod is Ready.
+RUNTIME_REPORT_SCRIPT=''
 runtime_report() {
+  runtime_report_take
+  [ -n "$RUNTIME_REPORT_SCRIPT" ] || return 0
+  /bin/sh -c "$RUNTIME_REPORT_SCRIPT" "$HOME" start.sh >&2 || log_warn "the runtime report failed (exit $?)"
+  RUNTIME_REPORT_SCRIPT=''
+}
+
+# runtime_report_take: the report's script out of the environment (the IDE's
+# terminals never saw it), kept for runtime_report.
+runtime_report_take() {
   [ -n "${GITSPACE_RUNTIME_REPORT:-}" ] || return 0
-  /bin/sh -c "$GITSPACE_RUNTIME_REPORT" "$HOME" start.sh >&2 || log_warn "the runtime report failed (exit $?)"
+  RUNTIME_REPORT_SCRIPT=$GITSPACE_RUNTIME_REPORT
   unset GITSPACE_RUNTIME_REPORT
 }
 
-# start_ide REPO_DIR: set up and start the IDE for IDE_TYPE.
+# start_ide REPO_DIR: set up and start the IDE for IDE_TYPE (ide_wait waits for it).
 start_ide() {
   local repo=$1
   case "$IDE_TYPE" in
@@ -193,6 +238,10 @@ start_ide() {
       fi
       ;;
   esac
+}
+
+# ide_wait: until the IDE listens on IDE_PORT (60 s at most), said in the log.
+ide_wait() {
   if wait_port "$IDE_PORT" 60; then
     log_info "$IDE_TYPE is listening on port $IDE_PORT"
   else
@@ -216,18 +265,25 @@ main() {
   cd "$HOME"
   prepare_wait
   unset GITSPACE_PREPARE_SYNC GITSPACE_PREPARE_OWNER GITSPACE_PREPARE_IMAGE GITSPACE_SEED_HOME
-  runtime_report
+  runtime_report_take
   # A full or read-only HOME: the start's own writes go to the run dir.
   volume_space_setup "$HOME"
-  mkdir -p "$(gitspace_log_dir)"
-  clone_step
+  local logs
+  logs=$(gitspace_log_dir)
+  [ -d "$logs" ] || mkdir -p "$logs"
+  trap clone_step_wait EXIT
+  clone_step_start
+  trap on_signal TERM INT
   local repo=$HOME
   if [ -n "${REPO_NAME:-}" ]; then
     validate_repo_name "$REPO_NAME"
     [ -d "$HOME/$REPO_NAME" ] && repo="$HOME/$REPO_NAME"
   fi
-  trap on_signal TERM INT
+  # The IDE first: what does not need to run before it runs while it starts.
   start_ide "$repo"
+  runtime_report
+  clone_step_wait
+  ide_wait
   volume_space_hooks &
   HOOKS_PID=$!
   local rc=0

@@ -19,7 +19,7 @@
 # default 16 MiB: what code-server, sshd and the logs need at a start).
 set -euo pipefail
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[ -n "${_GITSPACE_LIB_LOADED:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # loaded already: no dirname fork
 
 # gitspace_run_dir: where start writes what must not fail on a full volume.
 gitspace_run_dir() { printf '%s\n' "${GITSPACE_RUN_DIR:-/tmp/gitspace-run-$(id -u)}"; }
@@ -69,7 +69,8 @@ volume_space_setup() {
   volume_state "$home"
   export GITSPACE_VOLUME_STATE=$VOLUME_STATE
   if [ "$VOLUME_STATE" = ok ]; then
-    rm -f "$(volume_banner_file)"
+    banner=$(volume_banner_file)
+    [ ! -e "$banner" ] || rm -f "$banner"
     return 0
   fi
   banner=$(volume_banner_text "$VOLUME_STATE" "$VOLUME_FREE")

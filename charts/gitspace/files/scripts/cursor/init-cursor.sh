@@ -7,7 +7,7 @@
 # we only make sure the folder exists under HOME with the user's ownership.
 set -euo pipefail
 # shellcheck source=../lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+[ -n "${_GITSPACE_LIB_LOADED:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" # loaded already: no dirname fork
 
 # init_cursor IDE: the IDE's server folder under HOME.
 init_cursor() {

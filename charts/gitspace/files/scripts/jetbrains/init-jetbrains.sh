@@ -8,7 +8,7 @@
 # reaches it over SSH (ssh/sshd.sh).
 set -euo pipefail
 # shellcheck source=../lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+[ -n "${_GITSPACE_LIB_LOADED:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" # loaded already: no dirname fork
 
 JETBRAINS_IDES="intellij goland pycharm webstorm clion phpstorm rubymine rider"
 

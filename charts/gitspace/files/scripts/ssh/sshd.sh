@@ -11,7 +11,7 @@
 # $SSH_AUTHORIZED_KEYS_FILE at every start.
 set -euo pipefail
 # shellcheck source=../lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+[ -n "${_GITSPACE_LIB_LOADED:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" # loaded already: no dirname fork
 
 SSHD_BIN="${SSHD_BIN:-/usr/sbin/sshd}"
 

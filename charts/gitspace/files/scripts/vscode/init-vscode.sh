@@ -10,7 +10,7 @@
 #            Docker Gitspace writes them; server data goes to ~/.vscode-server.
 set -euo pipefail
 # shellcheck source=../lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+[ -n "${_GITSPACE_LIB_LOADED:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" # loaded already: no dirname fork
 
 CODE_SERVER_BIN="${CODE_SERVER_BIN:-code-server}"
 
@@ -30,22 +30,25 @@ ide_extensions() {
 # code_server_config_dir, code_server_data_dir: ~/.config/code-server and
 # ~/.local/share/code-server, or the run dir when HOME is full
 # (volume-space.sh sets CODE_SERVER_CONFIG_DIR, CODE_SERVER_DATA_DIR).
-code_server_config_dir() { printf '%s\n' "${CODE_SERVER_CONFIG_DIR:-$HOME/.config/code-server}"; }
-code_server_data_dir() { printf '%s\n' "${CODE_SERVER_DATA_DIR:-$HOME/.local/share/code-server}"; }
+# With an argument VAR: into VAR, no subshell.
+code_server_config_dir() { _gs_out "${1:-}" "${CODE_SERVER_CONFIG_DIR:-$HOME/.config/code-server}"; }
+code_server_data_dir() { _gs_out "${1:-}" "${CODE_SERVER_DATA_DIR:-$HOME/.local/share/code-server}"; }
 
 # code_server_config PORT AUTH: write ~/.config/code-server/config.yaml. The
-# password itself is never written there (see code_server_run).
+# password itself is never written there (see code_server_run). A file that
+# says so already is left as it is (a restart writes nothing: no forks).
 code_server_config() {
-  local port=$1 auth=$2 dir
-  dir=$(code_server_config_dir)
+  local port=$1 auth=$2 dir text cur=''
+  code_server_config_dir dir
   case "$auth" in none | password) ;; *) die "IDE_AUTH: $(q "$auth") must be none or password" ;; esac
-  mkdir -p "$dir"
-  write_file_atomic "$dir/config.yaml" 0600 <<YAML
-# Written by the gitspace at every start; edits are overwritten.
-bind-addr: 0.0.0.0:$port
-auth: $auth
-cert: false
-YAML
+  printf -v text '%s\n' '# Written by the gitspace at every start; edits are overwritten.' \
+    "bind-addr: 0.0.0.0:$port" "auth: $auth" 'cert: false'
+  if [ -f "$dir/config.yaml" ] && [ ! -L "$dir/config.yaml" ]; then
+    IFS= read -r -d '' cur <"$dir/config.yaml" || true
+    [ "$cur" != "$text" ] || return 0
+  fi
+  [ -d "$dir" ] || mkdir -p "$dir"
+  printf '%s' "$text" | write_file_atomic "$dir/config.yaml" 0600
 }
 
 # code_server_extensions: install what IDE_EXTENSIONS names and is not yet
@@ -76,7 +79,9 @@ init_vscode_web() {
     fi
   fi
   code_server_config "${IDE_PORT:?IDE_PORT is required}" "$auth"
-  mkdir -p "$(code_server_data_dir)"
+  local data
+  code_server_data_dir data
+  [ -d "$data" ] || mkdir -p "$data"
   if [ -n "${IDE_EXTENSIONS:-}" ] && [ "${GITSPACE_VOLUME_STATE:-ok}" != ok ]; then
     log_warn "extensions: not installed now, HOME is ${GITSPACE_VOLUME_STATE}; installed ones still load"
   elif [ -n "${IDE_EXTENSIONS:-}" ]; then
@@ -88,11 +93,15 @@ init_vscode_web() {
 # auth the password reaches code-server in its own environment only ($PASSWORD,
 # read from the mounted Secret): never in argv, a log or a file on the volume.
 code_server_run() {
-  local folder=$1 pw=''
+  local folder=$1 pw='' qf
   if [ "${IDE_AUTH:-none}" = password ]; then pw=$(cat "$IDE_PASSWORD_FILE"); fi
-  log_info "code-server on 0.0.0.0:$IDE_PORT, folder $(q "$folder")"
-  local args=(--config "$(code_server_config_dir)/config.yaml"
-    --user-data-dir "$(code_server_data_dir)"
+  qv qf "$folder"
+  log_info "code-server on 0.0.0.0:$IDE_PORT, folder $qf"
+  local cfg data
+  code_server_config_dir cfg
+  code_server_data_dir data
+  local args=(--config "$cfg/config.yaml"
+    --user-data-dir "$data"
     --extensions-dir "$HOME/.local/share/code-server/extensions"
     --disable-telemetry --disable-update-check
     # As Docker Gitspace: the user's own repository opens with no trust prompt.
@@ -100,7 +109,9 @@ code_server_run() {
   if [ -n "$pw" ]; then
     PASSWORD=$pw exec "$CODE_SERVER_BIN" "${args[@]}"
   else
-    exec env -u PASSWORD "$CODE_SERVER_BIN" "${args[@]}"
+    # This (sub)shell is replaced: unset is what `env -u` did, without its exec.
+    unset PASSWORD
+    exec "$CODE_SERVER_BIN" "${args[@]}"
   fi
 }
 
