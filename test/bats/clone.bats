@@ -269,9 +269,11 @@ start_clone() {
   run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
   assert_contains "$output" "cloned into /home/vscode/plain"
   # The repeat start: the repository is there, so code-server starts at once and the clone step
-  # (here its devcontainer.json check, rendered for another user) fails beside it.
+  # fails beside it (the devcontainer.json pulled since names another user than the release's).
+  docker exec -u vscode "$c" sh -c 'mkdir -p /home/vscode/plain/.devcontainer && echo "{\"remoteUser\": \"vscode\"}" >/home/vscode/plain/.devcontainer/devcontainer.json'
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  run docker exec -u vscode -e HOME=/home/vscode -e GITSPACE_USER=vscode -e GITSPACE_UID=1000 \
+  # (a start that did not stop would wait on its IDE for ever)
+  run timeout 120 docker exec -u vscode -e HOME=/home/vscode -e GITSPACE_USER=vscode -e GITSPACE_UID=1000 \
     -e IDE_TYPE=vs_code_web -e IDE_PORT="$port" -e GITSPACE_HOOKS_DIR=/nonexistent \
     -e GITSPACE_CLONE_AT_START=true -e GITSPACE_CLONE_HOME=/home/vscode -e REPO_NAME=plain \
     -e REPO_URL="$(url plain.git)" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials \

@@ -119,3 +119,40 @@ ENVU=(-e HOME=/home/vscode -e GITSPACE_USER=vscode)
   [ "$status" -ne 0 ]
   assert_contains "$output" "GITSPACE_RESET_GENERATION:"
 }
+
+@test "code-server extensions: checked and installed when anything changed since the last start, not asked again otherwise (stamp in ~/.gitspace)" {
+  local c
+  c=$(ctr_start "$IMG_GITSPACE" --user vscode)
+  (cd "$REPO_ROOT/images/gitspace/extension" &&
+    python3 -m zipfile -c "$BATS_TEST_TMPDIR/hello.vsix" '[Content_Types].xml' extension.vsixmanifest extension)
+  docker cp "$BATS_TEST_TMPDIR/hello.vsix" "$c:/tmp/hello.vsix"
+  xroot "$c" chmod 0644 /tmp/hello.vsix
+  docker exec -u vscode "$c" mkdir -p /home/vscode/.gitspace
+  web() { docker exec -u vscode "${ENVU[@]}" -e IDE_PORT=8089 -e IDE_EXTENSIONS=/tmp/hello.vsix "$c" "$SCRIPTS/vscode/init-vscode.sh" web; }
+  run web
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  assert_contains "$output" "installing extension /tmp/hello.vsix"
+  docker exec "$c" test -s /home/vscode/.gitspace/code-server-extensions
+  # nothing changed: code-server is not asked again
+  run web
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "as at the last start: none to install"
+  refute_contains "$output" "installing extension"
+  # a new .vsix (its time changed): installed again
+  xroot "$c" touch -d 2020-01-02 /tmp/hello.vsix
+  run web
+  assert_contains "$output" "installing extension /tmp/hello.vsix"
+  # the extension removed by hand: installed again
+  docker exec -u vscode "${ENVU[@]}" "$c" code-server --uninstall-extension gitspace-chart.gitspace-hello
+  run web
+  assert_contains "$output" "installing extension /tmp/hello.vsix"
+  run docker exec -u vscode "${ENVU[@]}" "$c" code-server --list-extensions
+  assert_contains "$output" "gitspace-chart.gitspace-hello"
+  # ~/.gitspace wiped: checked again
+  run web
+  assert_contains "$output" "none to install"
+  docker exec -u vscode "$c" rm -rf /home/vscode/.gitspace
+  docker exec -u vscode "$c" mkdir -p /home/vscode/.gitspace
+  run web
+  assert_contains "$output" "installing extension /tmp/hello.vsix"
+}

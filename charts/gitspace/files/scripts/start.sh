@@ -78,9 +78,13 @@ on_signal() {
 # checks (gitspace-init.sh user-setup), as Docker Gitspace clones by exec in
 # the running container. Set by the chart unless the clone keeps its own init
 # container (repo.credentials.inGitspace false). HOME is the volume's mount
-# (/workspaces in layout legacy), as the init container had it.
+# (/workspaces in layout legacy), as the init container had it. With
+# `beside` (the IDE starts at the same time) it runs niced, so that on a busy
+# node code-server's start gets the CPU first.
 clone_step() {
-  HOME=${GITSPACE_CLONE_HOME:-$HOME} "$_gs_dir/gitspace-init.sh" user-setup ||
+  local nice=()
+  if [ "${1:-}" = beside ] && command -v nice >/dev/null; then nice=(nice -n 10); fi
+  HOME=${GITSPACE_CLONE_HOME:-$HOME} "${nice[@]}" "$_gs_dir/gitspace-init.sh" user-setup ||
     die "the clone step failed (its error is above): the gitspace does not start without its repository; the container is restarted and tries again"
 }
 
@@ -98,7 +102,7 @@ clone_step_start() {
   if [ -n "${REPO_URL:-}" ] && [ ! -e "${GITSPACE_CLONE_HOME:-$HOME}/$name/.git" ]; then
     clone_step
   else
-    clone_step &
+    clone_step beside &
     CLONE_PID=$!
   fi
   unset GITSPACE_CLONE_AT_START GITSPACE_CLONE_HOME REPO_URL REPO_BRANCH GIT_CREDENTIALS_DIR \
@@ -263,6 +267,8 @@ main() {
   default_ide_port "$IDE_TYPE" >/dev/null # validates IDE_TYPE
   export IDE_TYPE IDE_PORT GITSPACE_USER
   cd "$HOME"
+  # The image, for the extensions' stamp (init-vscode.sh), before its variables go.
+  GITSPACE_IMAGE_REF=${GITSPACE_PREPARE_IMAGE:-${GITSPACE_IMAGE:-}}
   prepare_wait
   unset GITSPACE_PREPARE_SYNC GITSPACE_PREPARE_OWNER GITSPACE_PREPARE_IMAGE GITSPACE_SEED_HOME
   runtime_report_take

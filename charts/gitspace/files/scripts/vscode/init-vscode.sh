@@ -52,11 +52,24 @@ code_server_config() {
 }
 
 # code_server_extensions: install what IDE_EXTENSIONS names and is not yet
-# installed. A failure (e.g. no marketplace reachable) is logged, not fatal.
+# installed (a .vsix path: every time it changed). A failure (e.g. no
+# marketplace reachable) is logged, not fatal. When nothing that decides it
+# changed since the last start that installed everything (the stamp
+# .gitspace/code-server-extensions: code_server_extensions_state), it is not
+# asked again: `code-server --list-extensions` is a Node start of its own
+# (~1 s) before the IDE. A wiped ~/.gitspace, a new image, an extension
+# removed by hand or a new IDE_EXTENSIONS: it runs again.
 code_server_extensions() {
-  local installed e id wanted
+  local installed e id wanted stamp state done_state failed=false
   # Validate all first: a die inside <(...) would not stop us.
   wanted=$(ide_extensions)
+  stamp="$(gitspace_state_dir "$HOME")/code-server-extensions"
+  code_server_extensions_state state "$wanted"
+  read_marker_v done_state "$stamp"
+  if [ "$state" = "$done_state" ]; then
+    log_info "extensions: IDE_EXTENSIONS, the image and the installed extensions are as at the last start: none to install"
+    return 0
+  fi
   installed=$("$CODE_SERVER_BIN" --list-extensions 2>/dev/null || true)
   while IFS= read -r e; do
     [ -n "$e" ] || continue
@@ -65,8 +78,34 @@ code_server_extensions() {
       continue
     fi
     log_info "installing extension $e"
-    "$CODE_SERVER_BIN" --install-extension "$e" >&2 || log_warn "extension $e could not be installed (the IDE starts without it)"
+    "$CODE_SERVER_BIN" --install-extension "$e" >&2 || {
+      failed=true
+      log_warn "extension $e could not be installed (the IDE starts without it)"
+    }
   done <<<"$wanted"
+  if $failed; then
+    rm -f "$stamp" # the next start tries again
+  else
+    code_server_extensions_state state "$wanted"
+    # A stamp not written (a full volume): the next start lists them again.
+    printf '%s\n' "$state" | write_file_atomic "$stamp" 0644 2>/dev/null || rm -f "$stamp"
+  fi
+}
+
+# code_server_extensions_state VAR WANTED: into VAR, what decides whether
+# code_server_extensions has work: WANTED (one per line), the image, each
+# .vsix's size and time, and the extensions folder's subfolders, manifest
+# (extensions.json) and pending removals (.obsolete). Builtins but one stat.
+code_server_extensions_state() {
+  local wanted=$2 dir e f vsix='' folders='' manifest obsolete paths=()
+  dir="$HOME/.local/share/code-server/extensions"
+  while IFS= read -r e; do [[ "$e" != /* ]] || paths+=("$e"); done <<<"$wanted"
+  if ((${#paths[@]})); then vsix=$(stat -c '%n %s %Y' -- "${paths[@]}" 2>&1 || true); fi
+  for f in "$dir"/*/; do [ ! -d "$f" ] || folders+="${f%/}"$'\n'; done
+  read_marker_v manifest "$dir/extensions.json"
+  read_marker_v obsolete "$dir/.obsolete"
+  printf -v "$1" 'image %s\nwanted %s\nvsix %s\nfolders %s\nmanifest %s\nobsolete %s' \
+    "${GITSPACE_IMAGE_REF:-${GITSPACE_PREPARE_IMAGE:-${GITSPACE_IMAGE:-}}}" "$wanted" "$vsix" "$folders" "$manifest" "$obsolete"
 }
 
 # init_vscode_web: config + extensions (IDE_PORT, IDE_AUTH, IDE_PASSWORD_FILE).
