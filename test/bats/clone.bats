@@ -257,8 +257,25 @@ start_clone() {
   assert_contains "$output" "SSH_AUTHORIZED_KEYS_FILE"
   refute_contains "$output" "$GIT_PASSWORD"
   assert_eq "$(docker exec -u vscode "$c" cat /home/vscode/plain/README)" hello
+  # A repeat start with nothing changed: the stamp says so, the step is not run.
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
+  assert_contains "$output" "clone step: the repository is cloned, and its variables, the git config and devcontainer.json are as when it last ran (.gitspace/clone-step): nothing to do"
+  refute_contains "$output" "user-setup done"
+  # The user's git config changed: the step runs (beside the IDE's start) and skips the clone.
+  docker exec -u vscode "$c" git config --global user.name "Someone Else"
   run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
   assert_contains "$output" "repository already cloned at /home/vscode/plain: skipping clone"
+  assert_contains "$output" "user-setup done"
+  # ~/.gitspace wiped: the stamp with it, so the step runs again.
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
+  assert_contains "$output" "nothing to do"
+  docker exec -u vscode "$c" rm -rf /home/vscode/.gitspace
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials
+  assert_contains "$output" "repository already cloned at /home/vscode/plain: skipping clone"
+  assert_contains "$output" "user-setup done"
+  # A new value (here the reset generation) runs it too.
+  run start_clone "$c" -e GIT_CREDENTIALS_DIR=/gitspace/git-credentials -e GITSPACE_RESET_GENERATION=2
+  assert_contains "$output" "user-setup done"
 }
 
 @test "start.sh: a repeat start runs the clone step beside the IDE's start; when it fails, the IDE is stopped and the start fails with its error" {

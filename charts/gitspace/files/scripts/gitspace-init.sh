@@ -274,7 +274,9 @@ cmd_user_setup() {
   mkdir -p "$(gitspace_state_dir "$HOME")"
   # A full HOME must not keep the gitspace from starting: these steps are
   # left for the next start (volume-space.sh, defer_if_full).
+  local deferred=''
   defer_if_full "git identity" "$HOME" git_identity_step
+  deferred+=$GS_DEFERRED
   if [ -z "${REPO_URL:-}" ]; then
     log_info "REPO_URL is empty: nothing to clone"
     return 0
@@ -287,9 +289,22 @@ cmd_user_setup() {
     return 0
   fi
   defer_if_full "git safe.directory" "$HOME" ensure_safe_directory "$HOME/$name"
+  deferred+=$GS_DEFERRED
   check_devcontainer_user "$HOME/$name"
   defer_if_full "devcontainer.json" "$HOME" ensure_devcontainer_json "$HOME/$name" "${GITSPACE_IMAGE:-}"
+  deferred+=$GS_DEFERRED
+  [ -n "$deferred" ] || [ "${GITSPACE_CLONE_STAMP:-false}" != true ] || clone_step_stamp
   log_info "user-setup done"
+}
+
+# clone_step_stamp: the stamp start.sh reads (clone_step_state), written when
+# every step of this run did its work. Best effort: without it the next start
+# runs the step again.
+clone_step_stamp() {
+  local st
+  clone_step_state st "$HOME"
+  printf '%s\n' "$st" | write_file_atomic "$(gitspace_state_dir "$HOME")/clone-step" 0644 2>/dev/null ||
+    rm -f "$(gitspace_state_dir "$HOME")/clone-step"
 }
 
 # write_profile_env K=V...: Docker Gitspace appends `export K=V` to

@@ -148,6 +148,28 @@ read_marker_v() {
   while [[ "${!1}" == *$'\n' ]]; do printf -v "$1" '%s' "${!1%$'\n'}"; done
 }
 
+# clone_step_state VAR H: into VAR, everything the clone step's work on a
+# repository already cloned depends on (its variables, the uid, the git
+# configs it writes, the repo's devcontainer.json it checks, the reset
+# marker), for the stamp .gitspace/clone-step under H (its HOME). Builtins
+# only, unless REPO_NAME is empty. The step writes the stamp when it did all
+# of its work (GITSPACE_CLONE_STAMP); start.sh skips it while nothing differs.
+clone_step_state() {
+  local h=$2 name=${REPO_NAME:-} gc xgc dj gi parts IFS
+  [ -n "$name" ] || [ -z "${REPO_URL:-}" ] || name=$(repo_name_from_url "$REPO_URL")
+  read_marker_v gc "$h/.gitconfig"
+  read_marker_v xgc "${XDG_CONFIG_HOME:-$h/.config}/git/config"
+  read_marker_v dj "$h/$name/.devcontainer/devcontainer.json"
+  read_marker_v gi "$h/.gitspace/git-identity"
+  parts=("clone step state 1" "uid $EUID" "home $h" "url ${REPO_URL:-}" "name $name"
+    "branch ${REPO_BRANCH:-}" "identity ${GIT_USER_NAME:-} <${GIT_USER_EMAIL:-}>"
+    "reset ${GITSPACE_RESET_GENERATION:-}" "workspace ${WORKSPACE_DIR:-}" "credentials ${GIT_CREDENTIALS_DIR:-}"
+    "check ${GITSPACE_CHECK_DEVCONTAINER_USER:-} ${GITSPACE_EXPECT_REMOTE_USER:-} ${GITSPACE_DEVCONTAINER_REMOTE_USER:-} ${GITSPACE_DEVCONTAINER_CONTAINER_USER:-}"
+    "image ${GITSPACE_IMAGE:-}" "gitconfig $gc" "xdg gitconfig $xgc" "devcontainer.json $dj" "git-identity $gi")
+  IFS=$'\n'
+  printf -v "$1" '%s' "${parts[*]}"
+}
+
 # _gs_out VAR VALUE: VALUE into VAR, or printed as a line when VAR is empty
 # (for helpers that callers on a start's path read without a subshell).
 _gs_out() { if [ -n "$1" ]; then printf -v "$1" '%s' "$2"; else printf '%s\n' "$2"; fi; }

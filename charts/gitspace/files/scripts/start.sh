@@ -84,23 +84,29 @@ on_signal() {
 clone_step() {
   local nice=()
   if [ "${1:-}" = beside ] && command -v nice >/dev/null; then nice=(nice -n 10); fi
-  HOME=${GITSPACE_CLONE_HOME:-$HOME} "${nice[@]}" "$_gs_dir/gitspace-init.sh" user-setup ||
+  HOME=${GITSPACE_CLONE_HOME:-$HOME} GITSPACE_CLONE_STAMP=true "${nice[@]}" "$_gs_dir/gitspace-init.sh" user-setup ||
     die "the clone step failed (its error is above): the gitspace does not start without its repository; the container is restarted and tries again"
 }
 
 # clone_step_start: the clone step before the IDE when there is a clone to do
-# (a first start); when the repository is there already (every later start:
-# a few git config reads and the devcontainer.json check, ~0.2 s) it runs
-# beside the IDE's start instead, and clone_step_wait stops the start if it
-# fails, before start.sh says the IDE listens. Its variables are not passed
+# (a first start). When the repository is there already it is skipped if
+# nothing it depends on changed since it last did all its work (the stamp
+# .gitspace/clone-step: clone_step_state in lib.sh; gone with ~/.gitspace, it
+# runs again); otherwise (a few git config reads and the devcontainer.json
+# check, 0.2-0.5 s) it runs beside the IDE's start, and clone_step_wait stops
+# the start if it fails, before start.sh says the IDE listens. Its variables are not passed
 # on to the IDE: terminals see what they saw when an init container cloned.
 CLONE_PID=''
 clone_step_start() {
   [ "${GITSPACE_CLONE_AT_START:-false}" = true ] || return 0
-  local name=${REPO_NAME:-}
+  local name=${REPO_NAME:-} h=${GITSPACE_CLONE_HOME:-$HOME} st done_st
   [ -n "$name" ] || [ -z "${REPO_URL:-}" ] || name=$(repo_name_from_url "$REPO_URL")
-  if [ -n "${REPO_URL:-}" ] && [ ! -e "${GITSPACE_CLONE_HOME:-$HOME}/$name/.git" ]; then
+  clone_step_state st "$h"
+  read_marker_v done_st "$(gitspace_state_dir "$h")/clone-step"
+  if [ -n "${REPO_URL:-}" ] && [ ! -e "$h/$name/.git" ]; then
     clone_step
+  elif [ "$st" = "$done_st" ]; then
+    log_info "clone step: the repository is cloned, and its variables, the git config and devcontainer.json are as when it last ran (.gitspace/clone-step): nothing to do"
   else
     clone_step beside &
     CLONE_PID=$!
