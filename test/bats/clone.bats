@@ -245,7 +245,7 @@ start_clone() {
     -e REPO_NAME=plain -e REPO_URL="$(url plain.git)" "$@" "$c" "$SCRIPTS/start.sh"
 }
 
-@test "start.sh: the clone step runs before the IDE setup, and a second start skips the clone" {
+@test "start.sh: the clone step runs before the IDE setup; a repeat start skips it while nothing it reads changed, and runs it (no clone) when something did" {
   local vol c
   vol=$(vol_create)
   c=$(ctr_start "$IMG_GITSPACE" --user vscode --network host -v "$vol:/home/vscode" \
