@@ -1,9 +1,10 @@
-// The in-cluster features build for real (featuresBuild): `gitspace-chart values
+// The in-cluster features build for real (charts/gitspace-features): `gitspace-chart values
 // --build-in-cluster` makes the context on this host (features from the local registry, a
-// loopback tarball server and a checkout), `helm install` runs the hook Job with rootless buildah
-// in the shared cluster, FROM the gitspace image in a registry pods reach, and the Job pushes
-// there. A failing install.sh fails the install with the feature named, nothing pushed, no
-// gitspace created.
+// loopback tarball server and a checkout) into the build's own values file, `helm install` of
+// charts/gitspace-features runs the hook Job with rootless buildah in the shared cluster, FROM the
+// gitspace image in a registry pods reach, and the Job pushes there; then the gitspace is
+// installed on the built image. A failing install.sh fails the build's install with the feature
+// named, nothing pushed.
 //
 // Then the gitspace runs the built image, pulled by the node from the cluster's registry, and
 // the features' tools are on the user's PATH.
@@ -20,6 +21,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot, runCli, tempDir } from '../unit/helpers.ts';
 import { cacheDir, chartDir, helmEnv } from '../chart/helm.ts';
+
+const featuresChart = join(repoRoot, 'charts', 'gitspace-features');
 import { checkout, publishSet, registry, writeFeature } from './fixtures.ts';
 
 const BASE = 'gitspace-chart/gitspace:0.1.0';
@@ -71,6 +74,7 @@ async function serveRepo(checkoutDir: string): Promise<string> {
   return `http://${GW}:${gitPort}/app.git`;
 }
 
+/** The gitspace's values (out) and the build's (out with .build before .yaml, as `values` names it). */
 async function values(repo: string, out: string, repository: string, url = 'https://git.example/team/app.git') {
   const r = await runCli([
     'values', '--repo-url', url, '--repo-dir', repo, '--image', BASE,
@@ -78,7 +82,15 @@ async function values(repo: string, out: string, repository: string, url = 'http
   ]);
   expect(r.stderr).not.toContain('Error');
   expect(r.exitCode).toBe(0);
-  return parse((await import('node:fs')).readFileSync(out, 'utf8')) as { image: { repository: string; tag: string }; featuresBuild: Record<string, unknown> };
+  const buildFile = out.replace(/\.yaml$/, '.build.yaml');
+  expect(r.stderr).toContain(`gitspace-chart: wrote ${buildFile} (the build's values: helm upgrade --install RELEASE-features charts/gitspace-features -n BUILD_NAMESPACE -f ${buildFile})`);
+  const gitspace = parse(readFileSync(out, 'utf8')) as { image: { repository: string; tag: string } } & Record<string, unknown>;
+  const build = parse(readFileSync(buildFile, 'utf8')) as { image: { repository: string; tag: string }; featuresBuild: { context: string } };
+  // The build's context stays out of the gitspace's values: its release stores them in every revision.
+  expect(Object.keys(gitspace)).not.toContain('featuresBuild');
+  expect(build.image).toEqual(gitspace.image);
+  expect(build.featuresBuild.context).toMatch(/^H4sI/);
+  return { ...gitspace, buildFile };
 }
 
 describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cluster', () => {
@@ -112,14 +124,19 @@ describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cl
     expect(v.image.tag).toMatch(/^[a-f0-9]{32}$/);
     expect(await manifest(`${repository}:${v.image.tag}`)).toBe(404);
     // The gitspace under enforce=restricted; the image is pulled by the node from the registry.
-    const args = ['install', 'gs', chartDir, '-n', NS, '-f', join(work, 'values.yaml'), '--set', `featuresBuild.namespace=${BUILD_NS}`, '--set-file', `featuresBuild.registryCA=${CA}`,
+    // The build first (its namespace allows the builder), then the gitspace on what it pushed.
+    const buildArgs = ['upgrade', '--install', 'gs-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--timeout', '10m'];
+    const b = await helm(...buildArgs);
+    expect(b.all).not.toContain('Error');
+    expect(b.exitCode).toBe(0);
+    expect(await manifest(`${repository}:${v.image.tag}`)).toBe(200);
+    const built = await kubectl('logs', '-n', BUILD_NS, 'job/gs-features');
+    expect(built.stdout).toContain(`gitspace-features: built and pushed ${REG}/${repository}:${v.image.tag}`);
+    const args = ['install', 'gs', chartDir, '-n', NS, '-f', join(work, 'values.yaml'),
       '--set', 'security.mode=restricted', '--set', 'repo.credentials.existingSecret=git-creds', '--set', 'persistence.keepOnUninstall=false', '--set', 'persistence.size=1Gi', '--timeout', '10m'];
     const r = await helm(...args);
     expect(r.all).not.toContain('Error');
     expect(r.exitCode).toBe(0);
-    expect(await manifest(`${repository}:${v.image.tag}`)).toBe(200);
-    const built = await kubectl('logs', '-n', BUILD_NS, 'job/gs-gitspace-features');
-    expect(built.stdout).toContain(`gitspace-features: built and pushed ${REG}/${repository}:${v.image.tag}`);
 
     // The gitspace runs the built image: Ready, and the tools on the user's PATH in the container's
     // environment (what the IDE's terminals inherit; a login shell's /etc/profile resets PATH on
@@ -141,27 +158,26 @@ describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cl
     expect(label.map((e) => e.id).filter(Boolean)).toEqual(['./local-tool', set.markerRef, set.helloRef, set.greetRef]);
     await execa('docker', ['image', 'rm', ref], { reject: false });
 
-    // Same set, an upgrade: the Job finds the tag and builds nothing.
-    const u = await helm(...args.map((a) => (a === 'install' ? 'upgrade' : a)));
+    // Same set, the build's upgrade: the Job finds the tag and builds nothing.
+    const u = await helm(...buildArgs);
     expect(u.exitCode).toBe(0);
-    const again = await kubectl('logs', '-n', BUILD_NS, 'job/gs-gitspace-features');
+    const again = await kubectl('logs', '-n', BUILD_NS, 'job/gs-features');
     expect(again.stdout.trim()).toBe(`gitspace-features: ${REG}/${repository}:${v.image.tag} is already in the registry: features unchanged, not rebuilt`);
     await helm('uninstall', 'gs', '-n', NS, '--wait', '--timeout', '2m');
+    await helm('uninstall', 'gs-features', '-n', BUILD_NS, '--wait', '--timeout', '2m');
   }, 900_000);
 
-  it('a failing install.sh fails the install naming the feature; nothing pushed, no gitspace created', async () => {
+  it('a failing install.sh fails the build\'s install naming the feature; nothing pushed', async () => {
     const bad = checkout(join(work, 'bad'), { image: BASE, features: { './broken': {}, './local-tool': {} } });
     writeFeature(join(bad, '.devcontainer/broken'), { json: { id: 'broken', version: '1', installsAfter: ['./local-tool'] }, install: '#!/bin/sh\necho about to fail >&2\nexit 3\n' });
     const repository = `featjob-test/broken-${suffix}`;
     const v = await values(bad, join(work, 'bad.yaml'), repository);
-    const r = await helm('install', 'bad', chartDir, '-n', NS, '-f', join(work, 'bad.yaml'), '--set', `featuresBuild.namespace=${BUILD_NS}`, '--set-file', `featuresBuild.registryCA=${CA}`, '--set', 'security.mode=restricted', '--timeout', '10m');
+    const r = await helm('upgrade', '--install', 'bad-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--timeout', '10m');
     expect(r.exitCode).not.toBe(0);
-    expect(r.all).toContain('failed pre-install: 1 error occurred:\n\t* job bad-gitspace-features failed: BackoffLimitExceeded');
-    const logs = await kubectl('logs', '-n', BUILD_NS, 'job/bad-gitspace-features');
+    expect(r.all).toContain('failed pre-install: 1 error occurred:\n\t* job bad-features failed: BackoffLimitExceeded');
+    const logs = await kubectl('logs', '-n', BUILD_NS, 'job/bad-features');
     expect(logs.stdout).toContain('about to fail');
     expect(logs.all).toContain("gitspace-features: ERROR: feature './broken': install.sh failed in the in-cluster build; nothing was pushed");
     expect(await manifest(`${repository}:${v.image.tag}`)).toBe(404);
-    const deploys = await kubectl('get', 'deployments,pods', '-n', NS, '-l', 'app.kubernetes.io/instance=bad', '-o', 'name');
-    expect(deploys.stdout.trim()).toBe('');
   }, 900_000);
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The in-cluster features build (templates/features-build.yaml), run by rootless buildah in
+# The in-cluster features build (charts/gitspace-features, templates/build.yaml), run by rootless buildah in
 # gitspace-chart/builder as uid 1000. Every input comes from the environment, never from this
 # script's text:
 #   BASE    the gitspace image in a registry, the FROM of the context's Dockerfile
