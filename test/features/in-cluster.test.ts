@@ -21,9 +21,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot, runCli, tempDir } from '../unit/helpers.ts';
 import { cacheDir, chartDir, helmEnv } from '../chart/helm.ts';
+import { checkout, publishSet, registry, writeFeature } from './fixtures.ts';
 
 const featuresChart = join(repoRoot, 'charts', 'gitspace-features');
-import { checkout, publishSet, registry, writeFeature } from './fixtures.ts';
 
 const BASE = 'gitspace-chart/gitspace:0.1.0';
 /** The cluster's registry (HOST:PORT, `cluster.sh registry`): this host pushes there, pods and the node pull. */
@@ -75,10 +75,10 @@ async function serveRepo(checkoutDir: string): Promise<string> {
 }
 
 /** The gitspace's values (out) and the build's (out with .build before .yaml, as `values` names it). */
-async function values(repo: string, out: string, repository: string, url = 'https://git.example/team/app.git') {
+async function values(repo: string, out: string, repository: string, url = 'https://git.example/team/app.git', reg = REG) {
   const r = await runCli([
     'values', '--repo-url', url, '--repo-dir', repo, '--image', BASE,
-    '--build-in-cluster', `${REG}/${repository}`, '--base-ref', `${REG}/featjob-test/gitspace:0.1.0`, '-o', out,
+    '--build-in-cluster', `${reg}/${repository}`, '--base-ref', `${reg}/featjob-test/gitspace:0.1.0`, '-o', out,
   ]);
   expect(r.stderr).not.toContain('Error');
   expect(r.exitCode).toBe(0);
@@ -179,5 +179,36 @@ describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cl
     expect(logs.stdout).toContain('about to fail');
     expect(logs.all).toContain("gitspace-features: ERROR: feature './broken': install.sh failed in the in-cluster build; nothing was pushed");
     expect(await manifest(`${repository}:${v.image.tag}`)).toBe(404);
+  }, 900_000);
+
+  it('a registry with auth: refused anonymously, naming featuresBuild.registrySecret; built and pushed with a docker-registry Secret', async () => {
+    // The cluster's htpasswd registry (cluster.sh registry-auth); this host pushes the base there with a config of its own.
+    const [authReg, user, pwFile] = (await execa('bash', [join(repoRoot, 'test/cluster/cluster.sh'), 'registry-auth'])).stdout.trim().split(' ');
+    const password = readFileSync(pwFile, 'utf8').trim();
+    const config = join(work, 'docker-auth');
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [authReg]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } }), { mode: 0o600 });
+    await execa('docker', ['tag', BASE, `${authReg}/featjob-test/gitspace:0.1.0`]);
+    await execa('docker', ['--config', config, 'push', '-q', `${authReg}/featjob-test/gitspace:0.1.0`]);
+    await execa('docker', ['image', 'rm', `${authReg}/featjob-test/gitspace:0.1.0`]);
+    const repo = checkout(join(work, 'auth-repo'), { image: BASE, features: { './local-tool': { level: '5' } } });
+    const repository = `featjob-test/auth-${suffix}`;
+    const v = await values(repo, join(work, 'auth.yaml'), repository, undefined, authReg);
+    const seen = async () => Number((await execa('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-I', '--cacert', CA, '-u', `${user}:${password}`,
+      '-H', 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json', `https://${authReg}/v2/${repository}/manifests/${v.image.tag}`])).stdout);
+
+    const anonymous = await helm('upgrade', '--install', 'auth-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--timeout', '5m');
+    expect(anonymous.exitCode).not.toBe(0);
+    expect((await kubectl('logs', '-n', BUILD_NS, 'job/auth-features')).all).toContain(
+      `gitspace-features: ERROR: image ${authReg}/${repository}:${v.image.tag}: the registry refused anonymous access: set featuresBuild.registrySecret to a docker-registry Secret in this namespace`,
+    );
+    expect(await seen()).toBe(404);
+
+    expect((await kubectl('-n', BUILD_NS, 'create', 'secret', 'docker-registry', 'push-creds', `--docker-server=${authReg}`, `--docker-username=${user}`, `--docker-password=${password}`)).exitCode).toBe(0);
+    const withSecret = await helm('upgrade', '--install', 'auth-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--set', 'featuresBuild.registrySecret=push-creds', '--timeout', '10m');
+    expect(withSecret.all).not.toContain('Error');
+    expect(withSecret.exitCode).toBe(0);
+    expect((await kubectl('logs', '-n', BUILD_NS, 'job/auth-features')).stdout).toContain(`gitspace-features: built and pushed ${authReg}/${repository}:${v.image.tag}`);
+    expect(await seen()).toBe(200);
   }, 900_000);
 });
