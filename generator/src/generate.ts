@@ -105,12 +105,20 @@ function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
+/** A README's "## Values" section: every leaf field with its type, default and description. */
+function valuesTable(schema: JsonSchema): string[] {
+  return [
+    '## Values',
+    '',
+    '| key | type | default | description |',
+    '|---|---|---|---|',
+    ...leaves(schema).map(({ path, prop }) => `| \`${path}\` | ${typeOf(prop)} | \`${cell(JSON.stringify(prop.default))}\` | ${cell(prop.description ?? '')} |`),
+    '',
+  ];
+}
+
 /** The chart README: prose lives in docs/chart.md; the values table is generated. */
 export function chartReadme(schema: JsonSchema): string {
-  const rows = leaves(schema).map(
-    ({ path, prop }) =>
-      `| \`${path}\` | ${typeOf(prop)} | \`${cell(JSON.stringify(prop.default))}\` | ${cell(prop.description ?? '')} |`,
-  );
   const ides = Object.entries(ideTable(schema)).map(
     ([type, info]) => `| \`${type}\` | ${info.protocol === 'http' ? 'HTTP (code-server)' : info.jetbrains ? 'SSH + JetBrains Gateway' : 'SSH'} | ${info.port} |`,
   );
@@ -154,12 +162,7 @@ export function chartReadme(schema: JsonSchema): string {
     '|---|---|---|',
     ...ides,
     '',
-    '## Values',
-    '',
-    '| key | type | default | description |',
-    '|---|---|---|---|',
-    ...rows,
-    '',
+    ...valuesTable(schema),
   ].join('\n');
 }
 
@@ -311,10 +314,6 @@ function scriptPathsTpl(): string {
 
 /** The README of charts/gitspace-features: how it is used (docs/features.md has the rest) and its values. */
 export function featuresChartReadme(schema: JsonSchema): string {
-  const rows = leaves(schema).map(
-    ({ path, prop }) =>
-      `| \`${path}\` | ${typeOf(prop)} | \`${cell(JSON.stringify(prop.default))}\` | ${cell(prop.description ?? '')} |`,
-  );
   return [
     `<!-- ${HEADER} -->`,
     '# gitspace-features',
@@ -338,11 +337,6 @@ export function featuresChartReadme(schema: JsonSchema): string {
     'A failing `install.sh` fails the first command, naming the feature; nothing is pushed. An unchanged',
     'set of features is not rebuilt (the tag is the content key). See docs/features.md.',
     '',
-    '## Values',
-    '',
-    '| key | type | default | description |',
-    '|---|---|---|---|',
-    ...rows,
-    '',
+    ...valuesTable(schema),
   ].join('\n');
 }
