@@ -264,7 +264,7 @@ build_devbase_images() {
 }
 
 # build_builder_image: gitspace-chart/builder, the in-cluster features builder (images/builder:
-# rootless buildah from Debian). Only the features stage and users of featuresBuild need it.
+# rootless buildah from Debian). Only the features stage and users of charts/gitspace-features need it.
 build_builder_image() {
   ensure_base
   local hash

@@ -110,13 +110,16 @@ main() {
   # The shared scripts (one ConfigMap per namespace, installed before the gitspaces) beside it.
   helm package "$root/charts/gitspace-scripts" --destination "$out" --sign --key "$key" --keyring "$keyring" >/dev/null ||
     die "helm package --sign of charts/gitspace-scripts failed"
+  # The opt-in in-cluster features build, installed before a gitspace that uses it.
+  helm package "$root/charts/gitspace-features" --destination "$out" --sign --key "$key" --keyring "$keyring" >/dev/null ||
+    die "helm package --sign of charts/gitspace-features failed"
   [[ -s "$tgz.prov" ]] || die "helm package --sign wrote no $tgz.prov"
   if [[ -n "$url" ]]; then
     helm repo index "$out" --url "$url"
   else
     helm repo index "$out"
   fi
-  log_info "chart repository in $out: gitspace-$version.tgz, gitspace-scripts-$version.tgz (each with .prov), index.yaml"
+  log_info "chart repository in $out: gitspace-$version.tgz, gitspace-scripts-$version.tgz, gitspace-features-$version.tgz (each with .prov), index.yaml"
 
   if [[ "$push" == 1 ]]; then
     bash "$here/registry.sh" start

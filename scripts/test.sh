@@ -39,19 +39,20 @@ no_skipped_tests() {
 stage_chart() {
   helm lint --strict charts/gitspace
   helm lint --strict charts/gitspace-scripts
+  helm lint --strict charts/gitspace-features -f charts/gitspace-features/ci/build-values.yaml
   local f
   for f in charts/gitspace/ci/*-values.yaml; do
     [[ -e "$f" ]] && helm lint --strict charts/gitspace -f "$f"
   done
-  helm unittest charts/gitspace
-  ct lint --config ct.yaml --charts charts/gitspace
+  helm unittest charts/gitspace charts/gitspace-features
+  ct lint --config ct.yaml --charts charts/gitspace,charts/gitspace-features
   vitest_all_run test/chart
 }
 stage_image() { docker_up && bash images/build.sh all; }
 # features: the devcontainer features build on the engine's BuildKit, FROM a test image,
 # with features from the local registry, a loopback tarball server and a checkout; registry
 # auth against the cluster's htpasswd registry, and the cluster pulling through a pull Secret;
-# and in the cluster (featuresBuild: rootless buildah in a hook Job, the cluster's registry),
+# and in the cluster (charts/gitspace-features: rootless buildah in a hook Job, the cluster's registry),
 # which needs the builder image in it (test/features/in-cluster.sh --env).
 stage_features() {
   local cluster_env

@@ -124,14 +124,20 @@ const userOptions = (cmd: Command) =>
     .option('--default-gid <gid>', `gid of a user created at start`, String(DEFAULT_GID));
 
 /** Writes atomically: the file appears whole or not at all. */
-function writeOutput(file: string, text: string): void {
+/** values.yaml -> values.build.yaml: where --build-in-cluster writes the build's values by default. */
+export function buildValuesPath(output: string): string {
+  const m = /^(.*[^/])(\.ya?ml)$/.exec(output);
+  return m ? `${m[1]}.build${m[2]}` : `${output}.build.yaml`;
+}
+
+function writeOutput(file: string, text: string, flag = '-o'): void {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, text);
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new UserError(`-o: cannot write ${q(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UserError(`${flag}: cannot write ${q(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 
@@ -179,11 +185,12 @@ export function registerModelCommands(program: Command): void {
       .option('--build', 'first build --image with the devcontainer.json features (as the build command), then use the built image')
       .option('--tag <ref>', 'with --build: tag the built image so (REPOSITORY:TAG)')
       .option('--push', 'with --build: push the --tag after the build')
-      .option('--build-in-cluster <registry/repository>', 'build the features in the cluster instead (featuresBuild: a hook Job pushing REGISTRY/REPOSITORY:KEY before the gitspace starts); needs --image and --base-ref')
+      .option('--build-in-cluster <registry/repository>', 'build the features in the cluster instead (charts/gitspace-features: a hook Job pushing REGISTRY/REPOSITORY:KEY, installed before the gitspace); needs --image and --base-ref')
       .option('--base-ref <ref>', 'with --build-in-cluster: --image as the cluster\'s builder pulls it from a registry (REGISTRY/REPOSITORY:TAG)')
       .option('--plain-http', 'with --build-in-cluster: the registry speaks plain HTTP')
+      .option('--build-output <file>', 'with --build-in-cluster: write the build\'s values (charts/gitspace-features) here (default: the -o file with .build before its extension)')
       .option('-o, --output <file>', 'write here instead of stdout'),
-  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string; repoDir?: string; build?: boolean; tag?: string; push?: boolean; buildInCluster?: string; baseRef?: string; plainHttp?: boolean }) => {
+  ).action(async (opts: UserOpts & { repoUrl: string; branch?: string; ide?: Gitspace['ide']['type']; image?: string; devcontainer?: string; release?: string; output?: string; repoDir?: string; build?: boolean; tag?: string; push?: boolean; buildInCluster?: string; baseRef?: string; plainHttp?: boolean; buildOutput?: string }) => {
     // Imported by the actions that use them, not at the top: execa, yaml and ajv were most of the
     // CLI's start-up, and --help needs none of them.
     const [{ readLocalImage, splitImageRef }, { readDevcontainerFromRepo }, { resolveValues }, { helmYaml }] = await Promise.all([
@@ -202,9 +209,17 @@ export function registerModelCommands(program: Command): void {
     if (opts.build && opts.image === undefined) throw new UserError('--build needs --image BASE: the local image the features are built FROM');
     if (opts.repoDir !== undefined && opts.devcontainer !== undefined) throw new UserError('--repo-dir and --devcontainer: give one');
     if (opts.build && opts.buildInCluster !== undefined) throw new UserError('--build and --build-in-cluster: give one (the host builds, or the cluster does)');
-    if ((opts.baseRef !== undefined || opts.plainHttp) && opts.buildInCluster === undefined) throw new UserError('--base-ref and --plain-http go with --build-in-cluster');
+    if ((opts.baseRef !== undefined || opts.plainHttp || opts.buildOutput !== undefined) && opts.buildInCluster === undefined) throw new UserError('--base-ref, --plain-http and --build-output go with --build-in-cluster');
     if (opts.buildInCluster !== undefined && (opts.image === undefined || opts.baseRef === undefined)) {
       throw new UserError('--build-in-cluster needs --image BASE (the local gitspace image, read for its users and label) and --base-ref REF (the same image in a registry the builder pulls from)');
+    }
+    // The build's values go to a file of their own: the gitspace's release would store the context in every revision.
+    const buildOutput = opts.buildInCluster === undefined ? undefined : (opts.buildOutput ?? (opts.output !== undefined ? buildValuesPath(opts.output) : undefined));
+    if (opts.buildInCluster !== undefined && buildOutput === undefined) {
+      throw new UserError('--build-in-cluster writes two values files, the gitspace\'s and the build\'s: give -o FILE (the build\'s go to FILE with .build before its extension) or --build-output FILE');
+    }
+    if (buildOutput !== undefined && opts.output !== undefined && resolvePath(buildOutput) === resolvePath(opts.output)) {
+      throw new UserError(`--build-output ${q(buildOutput)} is the -o file: the build's values need a file of their own`);
     }
     if (opts.image !== undefined && !opts.build) splitImageRef(opts.image);
 
@@ -291,7 +306,6 @@ export function registerModelCommands(program: Command): void {
       repo: { url: opts.repoUrl, ...(opts.branch ? { branch: opts.branch } : {}) },
       ...(persistPaths?.length ? { persistence: { paths: persistPaths } } : {}),
       ...(imageOut ? { image: imageOut } : {}),
-      ...(inCluster ? { featuresBuild: { ...inCluster.values, ...(opts.plainHttp ? { plainHttp: true } : {}) } } : {}),
       ...(opts.ide ? { ide: { type: opts.ide } } : {}),
       user: {
         containerUser: r.model.containerUser,
@@ -320,10 +334,16 @@ export function registerModelCommands(program: Command): void {
       ...(created.length ? [`# Not in the image, created at start: ${[...new Set(created)].join(', ')}.`] : []),
       ...persistNote,
       '# once per namespace, the scripts every gitspace there mounts: gitspace-chart install-shared -n NAMESPACE',
+      ...(buildOutput !== undefined ? [`# first, the features build (it pushes image.repository:image.tag): helm upgrade --install ${opts.release ?? 'RELEASE'}-features charts/gitspace-features -n BUILD_NAMESPACE -f ${buildOutput}`] : []),
       `# helm install ${opts.release ?? 'RELEASE'} charts/gitspace -f ${opts.output ?? 'THIS_FILE'}`,
     ];
     const text = header.join('\n') + '\n' + helmYaml(values);
     warn(warnings);
+    if (inCluster && buildOutput !== undefined) {
+      const { featuresBuildValues } = await import('./features/build.ts');
+      writeOutput(buildOutput, featuresBuildValues(inCluster, { plainHttp: opts.plainHttp === true, devcontainerFile, valuesFile: opts.output }), '--build-output');
+      process.stderr.write(`gitspace-chart: wrote ${buildOutput} (the build's values: helm upgrade --install ${opts.release ?? 'RELEASE'}-features charts/gitspace-features -n BUILD_NAMESPACE -f ${buildOutput})\n`);
+    }
     if (opts.output) {
       writeOutput(opts.output, text);
       process.stderr.write(`gitspace-chart: wrote ${opts.output}\n`);

@@ -82,6 +82,58 @@ export function brokenRules(values: unknown, schema: JsonSchema = loadSchema()):
     .map((r) => `${r.field}: ${r.message}`);
 }
 
+/**
+ * The values of the companion chart charts/gitspace-features (the in-cluster features build), made
+ * from this schema: its featuresBuild group (x-features-build, not a gitspace field: a gitspace
+ * release never stores the build's context), the gitspace's image.repository, image.tag and
+ * image.pullSecrets (where the Job pushes, with which pull Secrets the builder is pulled),
+ * nodeSelector and tolerations, and the $defs they use.
+ */
+export function featuresBuildSchema(schema: JsonSchema = loadSchema()): JsonSchema {
+  const group = (schema['x-features-build'] as Record<string, JsonSchema> | undefined)?.featuresBuild;
+  const main = schema.properties ?? {};
+  if (!group || !main.image?.properties || !main.nodeSelector || !main.tolerations) {
+    throw new UserError(`${schemaPath}: x-features-build.featuresBuild, image, nodeSelector and tolerations are needed for charts/gitspace-features`);
+  }
+  const imageKeys = ['repository', 'tag', 'pullSecrets'];
+  const properties: Record<string, JsonSchema> = {
+    image: {
+      ...main.image,
+      required: imageKeys,
+      description: 'The image the build makes: image.repository:image.tag is pushed (the gitspace\'s values name the same). image.pullSecrets: pull Secrets for the builder image.',
+      properties: Object.fromEntries(imageKeys.map((k) => [k, main.image!.properties![k]])),
+    },
+    nodeSelector: main.nodeSelector,
+    tolerations: main.tolerations,
+    featuresBuild: group,
+  };
+  // The $defs these use, and theirs.
+  const defs = (schema.$defs ?? {}) as Record<string, JsonSchema>;
+  const used = new Set<string>();
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (isObj(node)) {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') && !used.has(v.slice(8))) {
+          used.add(v.slice(8));
+          walk(defs[v.slice(8)]);
+        } else walk(v);
+      }
+    }
+  };
+  walk(properties);
+  return {
+    $schema: schema.$schema,
+    title: 'gitspace-features',
+    description: group.description,
+    type: 'object',
+    additionalProperties: false,
+    required: Object.keys(properties),
+    properties,
+    $defs: Object.fromEntries([...used].sort().map((k) => [k, defs[k]])),
+  };
+}
+
 /** The schema without our x-* annotations, as shipped in the chart. */
 export function publicSchema(schema: JsonSchema = loadSchema()): JsonSchema {
   return JSON.parse(JSON.stringify(schema), (key, value) => (key.startsWith('x-') ? undefined : value)) as JsonSchema;

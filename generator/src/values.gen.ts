@@ -518,71 +518,6 @@ export interface Gitspace {
    * Pod affinity.
    */
   affinity: {};
-  /**
-   * Opt-in: build the devcontainer features into image.repository:image.tag inside the cluster, as a Helm pre-install/pre-upgrade hook Job, before the gitspace starts (docs/features.md). Written by `gitspace-chart values --build-in-cluster`. The builder needs more than Pod Security baseline (seccomp Unconfined, SETUID/SETGID, privilege escalation for newuidmap): run it in a namespace that allows it (`namespace`).
-   */
-  featuresBuild: {
-    /**
-     * Run the in-cluster features build before the gitspace starts.
-     */
-    enabled: boolean;
-    /**
-     * Namespace of the build Job and its context ConfigMap (labelled pod-security privileged by its admin); empty: the release's namespace.
-     */
-    namespace: string;
-    /**
-     * The builder image (images/builder: rootless buildah).
-     */
-    builderImage: {
-      /**
-       * Builder image repository.
-       */
-      repository: string;
-      /**
-       * Builder image tag.
-       */
-      tag: string;
-      /**
-       * Builder image pull policy.
-       */
-      pullPolicy: 'IfNotPresent' | 'Always' | 'Never';
-    };
-    /**
-     * The gitspace image the features are built FROM, as the builder pulls it from a registry (REGISTRY/REPOSITORY:TAG).
-     */
-    base: string;
-    /**
-     * The build context (Dockerfile, features, env files) as a base64 gzip tar, made by gitspace-chart.
-     */
-    context: string;
-    /**
-     * The built image's devcontainer.metadata label (JSON), made by gitspace-chart.
-     */
-    label: string;
-    /**
-     * The content key of base + features + options (image.tag is its first 32 hex digits).
-     */
-    key: string;
-    /**
-     * Talk plain HTTP to the registry of base and image.repository (a local registry).
-     */
-    plainHttp: boolean;
-    /**
-     * PEM CA certificate(s) the builder trusts for the registry of base and image.repository (HTTPS with a private CA); empty: the builder image's system CAs.
-     */
-    registryCA: string;
-    /**
-     * The build Job's deadline.
-     */
-    activeDeadlineSeconds: number;
-    /**
-     * Resources of the build container.
-     */
-    resources: {
-      requests?: ResourceList;
-      limits?: ResourceList;
-    };
-  };
 }
 export interface ResourceList {
   cpu?: string;
@@ -729,30 +664,5 @@ export const gitspaceDefaults: Gitspace = {
   "podAnnotations": {},
   "nodeSelector": {},
   "tolerations": [],
-  "affinity": {},
-  "featuresBuild": {
-    "enabled": false,
-    "namespace": "",
-    "builderImage": {
-      "repository": "gitspace-chart/builder",
-      "tag": "0.1.0",
-      "pullPolicy": "IfNotPresent"
-    },
-    "base": "",
-    "context": "",
-    "label": "",
-    "key": "",
-    "plainHttp": false,
-    "registryCA": "",
-    "activeDeadlineSeconds": 1800,
-    "resources": {
-      "requests": {
-        "cpu": "250m",
-        "memory": "512Mi"
-      },
-      "limits": {
-        "memory": "4Gi"
-      }
-    }
-  }
+  "affinity": {}
 };

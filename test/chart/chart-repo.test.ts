@@ -54,6 +54,7 @@ describe('chart repository', () => {
     const search = await helm(['search', 'repo', 'gitspace-local/gitspace', '--output', 'json'], repoEnv);
     expect(JSON.parse(search.stdout)).toEqual([
       expect.objectContaining({ name: 'gitspace-local/gitspace', version: '0.1.0', app_version: '0.1.0' }),
+      expect.objectContaining({ name: 'gitspace-local/gitspace-features', version: '0.1.0' }),
       expect.objectContaining({ name: 'gitspace-local/gitspace-scripts', version: '0.1.0' }),
     ]);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/features/in-cluster.sh: the in-cluster features build (featuresBuild) for real. Brings up
+# test/features/in-cluster.sh: the in-cluster features build (charts/gitspace-features) for real. Brings up
 # what it needs: the cluster (and its registry), the gitspace and builder images, the builder
 # loaded into the cluster's containerd; then runs test/features/in-cluster.test.ts.
 # With --env: only the setup (its log on stderr), then the export lines the test needs on stdout

@@ -1,9 +1,10 @@
-// The in-cluster features build for real (featuresBuild): `gitspace-chart values
+// The in-cluster features build for real (charts/gitspace-features): `gitspace-chart values
 // --build-in-cluster` makes the context on this host (features from the local registry, a
-// loopback tarball server and a checkout), `helm install` runs the hook Job with rootless buildah
-// in the shared cluster, FROM the gitspace image in a registry pods reach, and the Job pushes
-// there. A failing install.sh fails the install with the feature named, nothing pushed, no
-// gitspace created.
+// loopback tarball server and a checkout) into the build's own values file, `helm install` of
+// charts/gitspace-features runs the hook Job with rootless buildah in the shared cluster, FROM the
+// gitspace image in a registry pods reach, and the Job pushes there; then the gitspace is
+// installed on the built image. A failing install.sh fails the build's install with the feature
+// named, nothing pushed.
 //
 // Then the gitspace runs the built image, pulled by the node from the cluster's registry, and
 // the features' tools are on the user's PATH.
@@ -21,6 +22,8 @@ import { parse } from 'yaml';
 import { repoRoot, runCli, tempDir } from '../unit/helpers.ts';
 import { cacheDir, chartDir, helmEnv } from '../chart/helm.ts';
 import { checkout, publishSet, registry, writeFeature } from './fixtures.ts';
+
+const featuresChart = join(repoRoot, 'charts', 'gitspace-features');
 
 const BASE = 'gitspace-chart/gitspace:0.1.0';
 /** The cluster's registry (HOST:PORT, `cluster.sh registry`): this host pushes there, pods and the node pull. */
@@ -71,14 +74,23 @@ async function serveRepo(checkoutDir: string): Promise<string> {
   return `http://${GW}:${gitPort}/app.git`;
 }
 
-async function values(repo: string, out: string, repository: string, url = 'https://git.example/team/app.git') {
+/** The gitspace's values (out) and the build's (out with .build before .yaml, as `values` names it). */
+async function values(repo: string, out: string, repository: string, url = 'https://git.example/team/app.git', reg = REG) {
   const r = await runCli([
     'values', '--repo-url', url, '--repo-dir', repo, '--image', BASE,
-    '--build-in-cluster', `${REG}/${repository}`, '--base-ref', `${REG}/featjob-test/gitspace:0.1.0`, '-o', out,
+    '--build-in-cluster', `${reg}/${repository}`, '--base-ref', `${reg}/featjob-test/gitspace:0.1.0`, '-o', out,
   ]);
   expect(r.stderr).not.toContain('Error');
   expect(r.exitCode).toBe(0);
-  return parse((await import('node:fs')).readFileSync(out, 'utf8')) as { image: { repository: string; tag: string }; featuresBuild: Record<string, unknown> };
+  const buildFile = out.replace(/\.yaml$/, '.build.yaml');
+  expect(r.stderr).toContain(`gitspace-chart: wrote ${buildFile} (the build's values: helm upgrade --install RELEASE-features charts/gitspace-features -n BUILD_NAMESPACE -f ${buildFile})`);
+  const gitspace = parse(readFileSync(out, 'utf8')) as { image: { repository: string; tag: string } } & Record<string, unknown>;
+  const build = parse(readFileSync(buildFile, 'utf8')) as { image: { repository: string; tag: string }; featuresBuild: { context: string } };
+  // The build's context stays out of the gitspace's values: its release stores them in every revision.
+  expect(Object.keys(gitspace)).not.toContain('featuresBuild');
+  expect(build.image).toEqual(gitspace.image);
+  expect(build.featuresBuild.context).toMatch(/^H4sI/);
+  return { ...gitspace, buildFile };
 }
 
 describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cluster', () => {
@@ -112,14 +124,19 @@ describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cl
     expect(v.image.tag).toMatch(/^[a-f0-9]{32}$/);
     expect(await manifest(`${repository}:${v.image.tag}`)).toBe(404);
     // The gitspace under enforce=restricted; the image is pulled by the node from the registry.
-    const args = ['install', 'gs', chartDir, '-n', NS, '-f', join(work, 'values.yaml'), '--set', `featuresBuild.namespace=${BUILD_NS}`, '--set-file', `featuresBuild.registryCA=${CA}`,
+    // The build first (its namespace allows the builder), then the gitspace on what it pushed.
+    const buildArgs = ['upgrade', '--install', 'gs-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--timeout', '10m'];
+    const b = await helm(...buildArgs);
+    expect(b.all).not.toContain('Error');
+    expect(b.exitCode).toBe(0);
+    expect(await manifest(`${repository}:${v.image.tag}`)).toBe(200);
+    const built = await kubectl('logs', '-n', BUILD_NS, 'job/gs-features');
+    expect(built.stdout).toContain(`gitspace-features: built and pushed ${REG}/${repository}:${v.image.tag}`);
+    const args = ['install', 'gs', chartDir, '-n', NS, '-f', join(work, 'values.yaml'),
       '--set', 'security.mode=restricted', '--set', 'repo.credentials.existingSecret=git-creds', '--set', 'persistence.keepOnUninstall=false', '--set', 'persistence.size=1Gi', '--timeout', '10m'];
     const r = await helm(...args);
     expect(r.all).not.toContain('Error');
     expect(r.exitCode).toBe(0);
-    expect(await manifest(`${repository}:${v.image.tag}`)).toBe(200);
-    const built = await kubectl('logs', '-n', BUILD_NS, 'job/gs-gitspace-features');
-    expect(built.stdout).toContain(`gitspace-features: built and pushed ${REG}/${repository}:${v.image.tag}`);
 
     // The gitspace runs the built image: Ready, and the tools on the user's PATH in the container's
     // environment (what the IDE's terminals inherit; a login shell's /etc/profile resets PATH on
@@ -141,27 +158,57 @@ describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cl
     expect(label.map((e) => e.id).filter(Boolean)).toEqual(['./local-tool', set.markerRef, set.helloRef, set.greetRef]);
     await execa('docker', ['image', 'rm', ref], { reject: false });
 
-    // Same set, an upgrade: the Job finds the tag and builds nothing.
-    const u = await helm(...args.map((a) => (a === 'install' ? 'upgrade' : a)));
+    // Same set, the build's upgrade: the Job finds the tag and builds nothing.
+    const u = await helm(...buildArgs);
     expect(u.exitCode).toBe(0);
-    const again = await kubectl('logs', '-n', BUILD_NS, 'job/gs-gitspace-features');
+    const again = await kubectl('logs', '-n', BUILD_NS, 'job/gs-features');
     expect(again.stdout.trim()).toBe(`gitspace-features: ${REG}/${repository}:${v.image.tag} is already in the registry: features unchanged, not rebuilt`);
     await helm('uninstall', 'gs', '-n', NS, '--wait', '--timeout', '2m');
+    await helm('uninstall', 'gs-features', '-n', BUILD_NS, '--wait', '--timeout', '2m');
   }, 900_000);
 
-  it('a failing install.sh fails the install naming the feature; nothing pushed, no gitspace created', async () => {
+  it('a failing install.sh fails the build\'s install naming the feature; nothing pushed', async () => {
     const bad = checkout(join(work, 'bad'), { image: BASE, features: { './broken': {}, './local-tool': {} } });
     writeFeature(join(bad, '.devcontainer/broken'), { json: { id: 'broken', version: '1', installsAfter: ['./local-tool'] }, install: '#!/bin/sh\necho about to fail >&2\nexit 3\n' });
     const repository = `featjob-test/broken-${suffix}`;
     const v = await values(bad, join(work, 'bad.yaml'), repository);
-    const r = await helm('install', 'bad', chartDir, '-n', NS, '-f', join(work, 'bad.yaml'), '--set', `featuresBuild.namespace=${BUILD_NS}`, '--set-file', `featuresBuild.registryCA=${CA}`, '--set', 'security.mode=restricted', '--timeout', '10m');
+    const r = await helm('upgrade', '--install', 'bad-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--timeout', '10m');
     expect(r.exitCode).not.toBe(0);
-    expect(r.all).toContain('failed pre-install: 1 error occurred:\n\t* job bad-gitspace-features failed: BackoffLimitExceeded');
-    const logs = await kubectl('logs', '-n', BUILD_NS, 'job/bad-gitspace-features');
+    expect(r.all).toContain('failed pre-install: 1 error occurred:\n\t* job bad-features failed: BackoffLimitExceeded');
+    const logs = await kubectl('logs', '-n', BUILD_NS, 'job/bad-features');
     expect(logs.stdout).toContain('about to fail');
     expect(logs.all).toContain("gitspace-features: ERROR: feature './broken': install.sh failed in the in-cluster build; nothing was pushed");
     expect(await manifest(`${repository}:${v.image.tag}`)).toBe(404);
-    const deploys = await kubectl('get', 'deployments,pods', '-n', NS, '-l', 'app.kubernetes.io/instance=bad', '-o', 'name');
-    expect(deploys.stdout.trim()).toBe('');
+  }, 900_000);
+
+  it('a registry with auth: refused anonymously, naming featuresBuild.registrySecret; built and pushed with a docker-registry Secret', async () => {
+    // The cluster's htpasswd registry (cluster.sh registry-auth); this host pushes the base there with a config of its own.
+    const [authReg, user, pwFile] = (await execa('bash', [join(repoRoot, 'test/cluster/cluster.sh'), 'registry-auth'])).stdout.trim().split(' ');
+    const password = readFileSync(pwFile, 'utf8').trim();
+    const config = join(work, 'docker-auth');
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [authReg]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } }), { mode: 0o600 });
+    await execa('docker', ['tag', BASE, `${authReg}/featjob-test/gitspace:0.1.0`]);
+    await execa('docker', ['--config', config, 'push', '-q', `${authReg}/featjob-test/gitspace:0.1.0`]);
+    await execa('docker', ['image', 'rm', `${authReg}/featjob-test/gitspace:0.1.0`]);
+    const repo = checkout(join(work, 'auth-repo'), { image: BASE, features: { './local-tool': { level: '5' } } });
+    const repository = `featjob-test/auth-${suffix}`;
+    const v = await values(repo, join(work, 'auth.yaml'), repository, undefined, authReg);
+    const seen = async () => Number((await execa('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-I', '--cacert', CA, '-u', `${user}:${password}`,
+      '-H', 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json', `https://${authReg}/v2/${repository}/manifests/${v.image.tag}`])).stdout);
+
+    const anonymous = await helm('upgrade', '--install', 'auth-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--timeout', '5m');
+    expect(anonymous.exitCode).not.toBe(0);
+    expect((await kubectl('logs', '-n', BUILD_NS, 'job/auth-features')).all).toContain(
+      `gitspace-features: ERROR: image ${authReg}/${repository}:${v.image.tag}: the registry refused anonymous access: set featuresBuild.registrySecret to a docker-registry Secret in this namespace`,
+    );
+    expect(await seen()).toBe(404);
+
+    expect((await kubectl('-n', BUILD_NS, 'create', 'secret', 'docker-registry', 'push-creds', `--docker-server=${authReg}`, `--docker-username=${user}`, `--docker-password=${password}`)).exitCode).toBe(0);
+    const withSecret = await helm('upgrade', '--install', 'auth-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--set', 'featuresBuild.registrySecret=push-creds', '--timeout', '10m');
+    expect(withSecret.all).not.toContain('Error');
+    expect(withSecret.exitCode).toBe(0);
+    expect((await kubectl('logs', '-n', BUILD_NS, 'job/auth-features')).stdout).toContain(`gitspace-features: built and pushed ${authReg}/${repository}:${v.image.tag}`);
+    expect(await seen()).toBe(200);
   }, 900_000);
 });

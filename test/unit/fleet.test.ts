@@ -170,8 +170,9 @@ describe('the shared scripts chart and the gitspace chart', () => {
     .map((e) => relative(scripts, join(e.parentPath, e.name)))
     .sort();
 
-  it('have the same version (the gitspace chart mounts gitspace-scripts-<its version>)', () => {
+  it('have the same version (the gitspace chart mounts gitspace-scripts-<its version>), as has the features build', () => {
     expect(chartYaml('gitspace-scripts').version).toBe(chartYaml('gitspace').version);
+    expect(chartYaml('gitspace-features').version).toBe(chartYaml('gitspace').version);
   });
 
   it('the shared ConfigMap holds every script, keyed as the gitspace volume maps them back', async () => {

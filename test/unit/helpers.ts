@@ -40,8 +40,11 @@ export function copyOfRepo(): string {
   const dir = join(tempDir('gitspace-repo-copy-'), 'repo');
   mkdirSync(dir);
   for (const p of ['bin', 'generator', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
-  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl', 'files/scripts/ide-ports.sh', 'templates/_features-build.gen.tpl', 'files/features-build/build.sh']) {
+  for (const p of ['values.yaml', 'values.schema.json', 'README.md', 'templates/_model.tpl', 'files/scripts/ide-ports.sh']) {
     cpSync(join(repoRoot, 'charts', 'gitspace', p), join(dir, 'charts', 'gitspace', p), { recursive: true });
+  }
+  for (const p of ['values.yaml', 'values.schema.json', 'README.md']) {
+    cpSync(join(repoRoot, 'charts', 'gitspace-features', p), join(dir, 'charts', 'gitspace-features', p), { recursive: true });
   }
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
   return dir;

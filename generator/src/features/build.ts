@@ -14,10 +14,13 @@ import { execa } from 'execa';
 import { credentialsFor, refused } from './auth.ts';
 import { UserError } from '../cli.ts';
 import { mergeConfigs, METADATA_LABEL, parseDevcontainerJson, parseJsoncObject, parseMetadataLabel } from '../devcontainer.ts';
+import { helmYaml } from '../helm-yaml.ts';
 import { checkImageRef, readLocalImage } from '../image.ts';
 import { homeFor, q } from '../model.ts';
 import { parseGroup, parsePasswd } from '../passwd.ts';
+import { defaults, featuresBuildSchema, valuesValidator } from '../schema.ts';
 import { resolveUserModel } from '../user.ts';
+import { mergeValues } from '../values-files.ts';
 import { checkPodCan, mergedLabel } from './merge.ts';
 import { resolveFeatures, type ResolvedFeature } from './resolve.ts';
 
@@ -263,8 +266,8 @@ export type InClusterOptions = BuildOptions & {
 export type InClusterResult = {
   /** image.repository and image.tag of the gitspace: the Job's push. */
   image: { repository: string; tag: string };
-  /** featuresBuild values (schema group featuresBuild). */
-  values: { enabled: true; base: string; context: string; label: string; key: string };
+  /** featuresBuild values (charts/gitspace-features, the schema's x-features-build). */
+  values: { base: string; context: string; label: string; key: string };
   features: ResolvedFeature[];
   warnings: string[];
 };
@@ -298,7 +301,7 @@ export async function prepareInCluster(o: InClusterOptions): Promise<InClusterRe
     const tag = c.key.slice(0, 32);
     return {
       image: { repository: o.repository, tag },
-      values: { enabled: true, base: o.baseRef, context: tgz.toString('base64'), label: c.label, key: c.key },
+      values: { base: o.baseRef, context: tgz.toString('base64'), label: c.label, key: c.key },
       features: c.features,
       warnings: c.warnings,
     };
@@ -306,3 +309,25 @@ export async function prepareInCluster(o: InClusterOptions): Promise<InClusterRe
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * The values file of charts/gitspace-features for this build (the schema's x-features-build):
+ * where the Job pushes (the gitspace's image.repository:image.tag) and its featuresBuild group,
+ * checked against the chart's schema before it is written.
+ */
+export function featuresBuildValues(r: InClusterResult, o: { plainHttp: boolean; devcontainerFile: string; valuesFile?: string }): string {
+  const values = {
+    image: r.image,
+    featuresBuild: { base: r.values.base, key: r.values.key, label: r.values.label, ...(o.plainHttp ? { plainHttp: true } : {}), context: r.values.context },
+  };
+  const problems = valuesValidator(featuresBuildSchema())(mergeValues(defaults(featuresBuildSchema()), values));
+  if (problems.length) throw new Error(`the in-cluster build's values do not pass charts/gitspace-features' schema: ${problems.join('; ')}`);
+  return [
+    `# gitspace-chart: the in-cluster features build of ${o.devcontainerFile} (charts/gitspace-features), ${r.features.length} features.`,
+    '# Install it before the gitspace, in a namespace that allows the builder (docs/features.md):',
+    '#   helm upgrade --install RELEASE-features charts/gitspace-features -n BUILD_NAMESPACE -f THIS_FILE',
+    `#   helm upgrade --install RELEASE charts/gitspace -f ${o.valuesFile ?? 'THE_GITSPACE_VALUES'}`,
+    helmYaml(values),
+  ].join('\n');
+}
+

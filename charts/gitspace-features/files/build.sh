@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The in-cluster features build (templates/features-build.yaml), run by rootless buildah in
+# The in-cluster features build (charts/gitspace-features, templates/build.yaml), run by rootless buildah in
 # gitspace-chart/builder as uid 1000. Every input comes from the environment, never from this
 # script's text:
 #   BASE    the gitspace image in a registry, the FROM of the context's Dockerfile
@@ -8,6 +8,8 @@
 #   LABEL   the merged devcontainer.metadata label
 #   PLAIN_HTTP  true: the registry speaks plain HTTP
 #   CA_FILE the registry's CA certificate(s) (PEM), when featuresBuild.registryCA is set
+#   REGISTRY_AUTH_FILE  the docker config.json of featuresBuild.registrySecret, when set (skopeo
+#           and buildah read it themselves)
 #   CONTEXT the gzip tar of the build context (Dockerfile, features/, features.tsv)
 #   STORE   an empty directory for buildah's storage
 # A tag the registry already has is the same build (its name is the content key): not rebuilt.
@@ -20,34 +22,44 @@ die() { printf 'gitspace-features: ERROR: %s\n' "$*" >&2; exit 1; }
 : "${BASE:?}" "${IMAGE:?}" "${KEY:?}" "${LABEL:?}" "${CONTEXT:?}" "${STORE:?}"
 scheme=https tls=true
 if [[ "${PLAIN_HTTP:-false}" == true ]]; then scheme=http tls=false; fi
-# buildah reads a folder of *.crt; curl one file.
-certs=() cacert=()
+# buildah and skopeo read a folder of *.crt.
+certs=()
 if [[ -s "${CA_FILE:-}" ]]; then
   mkdir -p "$STORE/certs"
   cp "$CA_FILE" "$STORE/certs/ca.crt"
-  certs=(--cert-dir "$STORE/certs") cacert=(--cacert "$STORE/certs/ca.crt")
+  certs=(--cert-dir "$STORE/certs")
 fi
 
-# manifest_status REF: the HTTP status of REF's manifest (200 there, 404 not there).
-manifest_status() {
-  local ref=$1 host rest repo tag
-  host=${ref%%/*} rest=${ref#*/}
-  repo=${rest%:*} tag=${rest##*:}
-  curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -I "${cacert[@]}" \
-    -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' \
-    "$scheme://$host/v2/$repo/manifests/$tag"
+# refused WHAT REF: the registry said no to our credentials (or to none): what to set.
+refused() {
+  if [[ -n "${REGISTRY_AUTH_FILE:-}" ]]; then
+    die "$1 $2: the registry refused the credentials of featuresBuild.registrySecret: give a docker-registry Secret whose user may pull and push there (kubectl create secret docker-registry NAME --docker-server=${2%%/*} --docker-username=USER --docker-password=...)"
+  fi
+  die "$1 $2: the registry refused anonymous access: set featuresBuild.registrySecret to a docker-registry Secret in this namespace (kubectl create secret docker-registry NAME --docker-server=${2%%/*} --docker-username=USER --docker-password=...)"
+}
+
+# manifest_present WHAT REF: true when REF's manifest is in its registry, false when the registry
+# says it is not; anything else ends the build naming WHAT. skopeo, like buildah, reads the
+# credentials from REGISTRY_AUTH_FILE and speaks Basic and token auth.
+manifest_present() {
+  local what=$1 ref=$2 out
+  if out=$(skopeo inspect --raw --tls-verify="$tls" "${certs[@]}" "docker://$ref" 2>&1 >/dev/null); then return 0; fi
+  case "$out" in
+    *"manifest unknown"* | *MANIFEST_UNKNOWN* | *"name unknown"* | *NAME_UNKNOWN*) return 1 ;;
+    *unauthorized* | *UNAUTHORIZED* | *"authentication required"* | *denied* | *DENIED*) refused "$what" "$ref" ;;
+    *)
+      out=${out##*$'\n'}
+      die "$what $ref: its registry does not answer as one ($scheme; skopeo: ${out#*msg=}): check image.repository, featuresBuild.plainHttp and featuresBuild.registryCA"
+      ;;
+  esac
 }
 
 check_registry() {
-  local code
-  code=$(manifest_status "$IMAGE") || die "the registry of $IMAGE does not answer ($scheme): check image.repository and featuresBuild.plainHttp"
-  case "$code" in
-    200) say "$IMAGE is already in the registry: features unchanged, not rebuilt"; exit 0 ;;
-    404) ;;
-    *) die "the registry answered HTTP $code for $IMAGE (anonymous push and pull are needed)" ;;
-  esac
-  code=$(manifest_status "$BASE") || die "the registry of $BASE does not answer ($scheme)"
-  [[ "$code" == 200 ]] || die "featuresBuild.base $BASE: HTTP $code from its registry; push the gitspace image there first"
+  if manifest_present image "$IMAGE"; then
+    say "$IMAGE is already in the registry: features unchanged, not rebuilt"
+    exit 0
+  fi
+  manifest_present featuresBuild.base "$BASE" || die "featuresBuild.base $BASE: not in its registry; push the gitspace image there first"
 }
 
 # failed_feature LOG: the feature whose install.sh step failed (its staging folder in the step).
