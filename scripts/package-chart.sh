@@ -58,6 +58,15 @@ test_signing_key() {
   exec 8>&-
 }
 
+# lint_chart CHART [HELM LINT FLAGS...]: helm lint --strict, or stop naming the chart.
+lint_chart() {
+  local lint
+  if ! lint=$(helm lint --strict "$@" 2>&1); then
+    printf '%s\n' "$lint" >&2
+    die "helm lint --strict $1 failed (above): fix the chart before packaging"
+  fi
+}
+
 main() {
   local push=${GITSPACE_CHART_PUSH:-} args=() a
   for a in "$@"; do
@@ -86,12 +95,11 @@ main() {
   fi
 
   command -v helm >/dev/null || die "helm not found: run 'bash scripts/setup.sh' first"
-  # A broken chart must not be published: lint it as CI does first.
-  local lint
-  if ! lint=$(helm lint --strict "$chart" 2>&1); then
-    printf '%s\n' "$lint" >&2
-    die "helm lint --strict $chart failed (above): fix the chart before packaging"
-  fi
+  # A broken chart must not be published: lint them as CI does first (the features chart with a
+  # build's values: its defaults have nothing to build and fail on purpose).
+  lint_chart "$chart"
+  lint_chart "$root/charts/gitspace-scripts"
+  lint_chart "$root/charts/gitspace-features" -f "$root/charts/gitspace-features/ci/build-values.yaml"
 
   mkdir -p "$out"
   local version tgz

@@ -124,10 +124,22 @@ const userOptions = (cmd: Command) =>
     .option('--default-gid <gid>', `gid of a user created at start`, String(DEFAULT_GID));
 
 /** Writes atomically: the file appears whole or not at all. */
-/** values.yaml -> values.build.yaml: where --build-in-cluster writes the build's values by default. */
-export function buildValuesPath(output: string): string {
+/**
+ * values.yaml -> values.build.yaml: where --build-in-cluster writes the build's values by default;
+ * undefined for a device (-o /dev/stdout) or a folder, which name no file to add .build to.
+ */
+export function buildValuesPath(output: string): string | undefined {
+  if (output.startsWith('/dev/') || output.endsWith('/')) return undefined;
   const m = /^(.*[^/])(\.ya?ml)$/.exec(output);
   return m ? `${m[1]}.build${m[2]}` : `${output}.build.yaml`;
+}
+
+/** A word for a printed shell command: as is when safe, else single-quoted. */
+const shellWord = (s: string): string => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+
+/** The command that runs the build (charts/gitspace-features) with FILE (none: the file itself). */
+function installBuild(release: string | undefined, file?: string): string {
+  return `helm upgrade --install ${release ?? 'RELEASE'}-features charts/gitspace-features -n BUILD_NAMESPACE -f ${file === undefined ? 'THIS_FILE' : shellWord(file)}`;
 }
 
 function writeOutput(file: string, text: string, flag = '-o'): void {
@@ -214,11 +226,11 @@ export function registerModelCommands(program: Command): void {
       throw new UserError('--build-in-cluster needs --image BASE (the local gitspace image, read for its users and label) and --base-ref REF (the same image in a registry the builder pulls from)');
     }
     // The build's values go to a file of their own: the gitspace's release would store the context in every revision.
-    const buildOutput = opts.buildInCluster === undefined ? undefined : (opts.buildOutput ?? (opts.output !== undefined ? buildValuesPath(opts.output) : undefined));
+    const buildOutput = opts.buildInCluster === undefined ? undefined : (opts.buildOutput ?? (opts.output ? buildValuesPath(opts.output) : undefined));
     if (opts.buildInCluster !== undefined && buildOutput === undefined) {
-      throw new UserError('--build-in-cluster writes two values files, the gitspace\'s and the build\'s: give -o FILE (the build\'s go to FILE with .build before its extension) or --build-output FILE');
+      throw new UserError(`--build-in-cluster writes two values files, the gitspace's and the build's: give ${opts.output ? `--build-output FILE (-o ${q(opts.output)} names no file to put .build into)` : '-o FILE (the build\'s go to FILE with .build before its extension) or --build-output FILE'}`);
     }
-    if (buildOutput !== undefined && opts.output !== undefined && resolvePath(buildOutput) === resolvePath(opts.output)) {
+    if (buildOutput !== undefined && opts.output && resolvePath(buildOutput) === resolvePath(opts.output)) {
       throw new UserError(`--build-output ${q(buildOutput)} is the -o file: the build's values need a file of their own`);
     }
     if (opts.image !== undefined && !opts.build) splitImageRef(opts.image);
@@ -334,15 +346,15 @@ export function registerModelCommands(program: Command): void {
       ...(created.length ? [`# Not in the image, created at start: ${[...new Set(created)].join(', ')}.`] : []),
       ...persistNote,
       '# once per namespace, the scripts every gitspace there mounts: gitspace-chart install-shared -n NAMESPACE',
-      ...(buildOutput !== undefined ? [`# first, the features build (it pushes image.repository:image.tag): helm upgrade --install ${opts.release ?? 'RELEASE'}-features charts/gitspace-features -n BUILD_NAMESPACE -f ${buildOutput}`] : []),
+      ...(buildOutput !== undefined ? [`# first, the features build (it pushes image.repository:image.tag): ${installBuild(opts.release, buildOutput)}`] : []),
       `# helm install ${opts.release ?? 'RELEASE'} charts/gitspace -f ${opts.output ?? 'THIS_FILE'}`,
     ];
     const text = header.join('\n') + '\n' + helmYaml(values);
     warn(warnings);
     if (inCluster && buildOutput !== undefined) {
       const { featuresBuildValues } = await import('./features/build.ts');
-      writeOutput(buildOutput, featuresBuildValues(inCluster, { plainHttp: opts.plainHttp === true, devcontainerFile, valuesFile: opts.output }), '--build-output');
-      process.stderr.write(`gitspace-chart: wrote ${buildOutput} (the build's values: helm upgrade --install ${opts.release ?? 'RELEASE'}-features charts/gitspace-features -n BUILD_NAMESPACE -f ${buildOutput})\n`);
+      writeOutput(buildOutput, featuresBuildValues(inCluster, { plainHttp: opts.plainHttp === true, devcontainerFile, install: installBuild(opts.release) }), '--build-output');
+      process.stderr.write(`gitspace-chart: wrote ${buildOutput} (the build's values: ${installBuild(opts.release, buildOutput)})\n`);
     }
     if (opts.output) {
       writeOutput(opts.output, text);

@@ -334,8 +334,10 @@ export function featuresChartReadme(schema: JsonSchema): string {
     '$ helm upgrade --install my-gitspace gitspace -n dev -f my-values.yaml',
     '```',
     '',
-    'A failing `install.sh` fails the first command, naming the feature; nothing is pushed. An unchanged',
-    'set of features is not rebuilt (the tag is the content key). See docs/features.md.',
+    'A failing `install.sh` fails the build\'s `helm upgrade --install`, naming the feature; nothing is',
+    'pushed. An unchanged set of features is not rebuilt (the tag is the content key). A registry that',
+    'wants credentials: `featuresBuild.registrySecret`, a docker-registry Secret in the build\'s namespace.',
+    'See docs/features.md.',
     '',
     ...valuesTable(schema),
   ].join('\n');

@@ -101,7 +101,12 @@ export function featuresBuildSchema(schema: JsonSchema = loadSchema()): JsonSche
       ...main.image,
       required: imageKeys,
       description: 'The image the build makes: image.repository:image.tag is pushed (the gitspace\'s values name the same). image.pullSecrets: pull Secrets for the builder image.',
-      properties: Object.fromEntries(imageKeys.map((k) => [k, main.image!.properties![k]])),
+      properties: {
+        ...Object.fromEntries(imageKeys.map((k) => [k, main.image!.properties![k]])),
+        // What differs here: the Job pushes this reference, named by the content key.
+        repository: { ...main.image.properties.repository, description: 'Where the Job pushes: REGISTRY[:PORT]/REPOSITORY (the gitspace\'s image.repository; written by gitspace-chart values --build-in-cluster).' },
+        tag: { ...main.image.properties.tag, description: 'The content key\'s first 32 hex digits (featuresBuild.key), written by gitspace-chart values --build-in-cluster; the Job refuses any other.' },
+      },
     },
     nodeSelector: main.nodeSelector,
     tolerations: main.tolerations,

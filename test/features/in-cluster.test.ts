@@ -16,6 +16,7 @@
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -36,6 +37,7 @@ if (!run && process.env.GITSPACE_REQUIRE_CLUSTER === '1') {
 }
 /** Where pods reach this host (the git server): GITSPACE_POD_GATEWAY. */
 const GW = process.env.GITSPACE_POD_GATEWAY ?? '';
+// The cases run at once (each its own releases and repositories): most of their time is the Job's pulls.
 // Two namespaces, as a platform sets them up: the gitspace under enforce=restricted, the build
 // where its admin allows what the builder needs (enforce=privileged).
 const suffix = `${process.pid}`;
@@ -93,7 +95,7 @@ async function values(repo: string, out: string, repository: string, url = 'http
   return { ...gitspace, buildFile };
 }
 
-describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cluster', () => {
+describe.skipIf(!run)('charts/gitspace-features: the hook Job builds the features in the cluster', { concurrent: true }, () => {
   beforeAll(async () => {
     set = await publishSet(await registry(), work);
     // The base as the builder pulls it (a registry's copy of the local gitspace image).
@@ -204,6 +206,18 @@ describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cl
     );
     expect(await seen()).toBe(404);
 
+    // Credentials it refuses: the message names the Secret.
+    expect((await kubectl('-n', BUILD_NS, 'create', 'secret', 'docker-registry', 'bad-creds', `--docker-server=${authReg}`, `--docker-username=${user}`, `--docker-password=${password}-wrong`)).exitCode).toBe(0);
+    const wrong = await helm('upgrade', '--install', 'auth-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--set', 'featuresBuild.registrySecret=bad-creds', '--timeout', '5m');
+    expect(wrong.exitCode).not.toBe(0);
+    expect((await kubectl('logs', '-n', BUILD_NS, 'job/auth-features')).all).toContain(
+      `gitspace-features: ERROR: image ${authReg}/${repository}:${v.image.tag}: the registry refused the credentials of featuresBuild.registrySecret: give a docker-registry Secret whose user may pull and push there`,
+    );
+    // A Secret that is not there: refused by the install itself, before a pod waits for it.
+    const missing = await helm('upgrade', '--install', 'auth-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set', 'featuresBuild.registrySecret=no-such-secret', '--timeout', '5m');
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.all).toContain(`featuresBuild.registrySecret: no Secret "no-such-secret" in namespace "${BUILD_NS}"; create it there: kubectl -n ${BUILD_NS} create secret docker-registry no-such-secret`);
+
     expect((await kubectl('-n', BUILD_NS, 'create', 'secret', 'docker-registry', 'push-creds', `--docker-server=${authReg}`, `--docker-username=${user}`, `--docker-password=${password}`)).exitCode).toBe(0);
     const withSecret = await helm('upgrade', '--install', 'auth-features', featuresChart, '-n', BUILD_NS, '-f', v.buildFile, '--set-file', `featuresBuild.registryCA=${CA}`, '--set', 'featuresBuild.registrySecret=push-creds', '--timeout', '10m');
     expect(withSecret.all).not.toContain('Error');
@@ -211,4 +225,18 @@ describe.skipIf(!run)('featuresBuild: the hook Job builds the features in the cl
     expect((await kubectl('logs', '-n', BUILD_NS, 'job/auth-features')).stdout).toContain(`gitspace-features: built and pushed ${authReg}/${repository}:${v.image.tag}`);
     expect(await seen()).toBe(200);
   }, 900_000);
+
+  it('a context too big for the build\'s release Secret is refused by values, before anything is installed', async () => {
+    const repo = checkout(join(work, 'big-repo'), { image: BASE, features: { './big': {} } });
+    writeFeature(join(repo, '.devcontainer/big'), { json: { id: 'big', version: '1' }, install: '#!/bin/sh\ntrue\n' });
+    // Random bytes do not compress: 400 KiB stays over the 340 KiB limit gzipped.
+    writeFileSync(join(repo, '.devcontainer/big/blob.bin'), randomBytes(400 * 1024));
+    const out = join(work, 'big.yaml');
+    const r = await runCli(['values', '--repo-url', 'https://git.example/team/app.git', '--repo-dir', repo, '--image', BASE,
+      '--build-in-cluster', `${REG}/featjob-test/big`, '--base-ref', `${REG}/featjob-test/gitspace:0.1.0`, '-o', out]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/gitspace-chart: the features' build context is \d+ bytes gzipped, over the 348160 the in-cluster build takes \(Helm stores it twice in the build's release Secret, at most 1 MiB\): build on a host instead/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(join(work, 'big.build.yaml'))).toBe(false);
+  }, 120_000);
 });

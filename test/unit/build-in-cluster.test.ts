@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildValuesPath } from '../../generator/src/commands.ts';
 import { runCli, tempDir } from './helpers.ts';
 
 const repo = tempDir('gitspace-bic-');
@@ -33,3 +34,24 @@ describe('values --build-in-cluster', () => {
     expect(r.stderr.trim()).toBe("gitspace-chart: --build-in-cluster writes two values files, the gitspace's and the build's: give -o FILE (the build's go to FILE with .build before its extension) or --build-output FILE");
   });
 });
+
+describe('the build\'s values file next to -o', () => {
+  it.each([
+    ['values.yaml', 'values.build.yaml'],
+    ['team/app.yml', 'team/app.build.yml'],
+    ['values', 'values.build.yaml'],
+    ['.yaml', '.yaml.build.yaml'],
+    ['/dev/stdout', undefined],
+    ['out/', undefined],
+  ])('-o %s: %s', (output, expected) => {
+    expect(buildValuesPath(output)).toBe(expected);
+  });
+
+  it('-o /dev/stdout without --build-output: asks for --build-output, writes nothing', async () => {
+    const r = await runCli(['values', '--repo-url', 'https://git.example/team/app.git', '--repo-dir', repo, '--image', 'gitspace-chart/gitspace:0.1.0', '--build-in-cluster', 'reg.example:5000/t/g', '--base-ref', 'reg.example:5000/t/b:1', '-o', '/dev/stdout']);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe('gitspace-chart: --build-in-cluster writes two values files, the gitspace\'s and the build\'s: give --build-output FILE (-o "/dev/stdout" names no file to put .build into)');
+  });
+});
+

@@ -38,20 +38,28 @@ refused() {
   die "$1 $2: the registry refused anonymous access: set featuresBuild.registrySecret to a docker-registry Secret in this namespace (kubectl create secret docker-registry NAME --docker-server=${2%%/*} --docker-username=USER --docker-password=...)"
 }
 
+# is_refusal TEXT: the registry's own refusal codes (distribution's UNAUTHORIZED and DENIED, as
+# skopeo and buildah print them), not a local "permission denied".
+is_refusal() {
+  case "$1" in
+    *"unauthorized: "* | *"authentication required"* | *"denied: "* | *"status 401"* | *"status 403"*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # manifest_present WHAT REF: true when REF's manifest is in its registry, false when the registry
 # says it is not; anything else ends the build naming WHAT. skopeo, like buildah, reads the
-# credentials from REGISTRY_AUTH_FILE and speaks Basic and token auth.
+# credentials from REGISTRY_AUTH_FILE.
 manifest_present() {
   local what=$1 ref=$2 out
   if out=$(skopeo inspect --raw --tls-verify="$tls" "${certs[@]}" "docker://$ref" 2>&1 >/dev/null); then return 0; fi
+  # Not there: distribution's MANIFEST_UNKNOWN / NAME_UNKNOWN; Harbor's "unknown: artifact R:T not found".
   case "$out" in
-    *"manifest unknown"* | *MANIFEST_UNKNOWN* | *"name unknown"* | *NAME_UNKNOWN*) return 1 ;;
-    *unauthorized* | *UNAUTHORIZED* | *"authentication required"* | *denied* | *DENIED*) refused "$what" "$ref" ;;
-    *)
-      out=${out##*$'\n'}
-      die "$what $ref: its registry does not answer as one ($scheme; skopeo: ${out#*msg=}): check image.repository, featuresBuild.plainHttp and featuresBuild.registryCA"
-      ;;
+    *"manifest unknown"* | *MANIFEST_UNKNOWN* | *"name unknown"* | *NAME_UNKNOWN* | *"unknown: artifact "*" not found"*) return 1 ;;
   esac
+  is_refusal "$out" && refused "$what" "$ref"
+  out=${out##*$'\n'}
+  die "$what $ref: its registry does not answer as one ($scheme; skopeo: ${out#*msg=}): check image.repository, featuresBuild.plainHttp and featuresBuild.registryCA"
 }
 
 check_registry() {
@@ -89,8 +97,14 @@ build() {
     die "the features build FROM $BASE failed (output above); nothing was pushed"
   fi
   say "pushing $IMAGE"
-  buildah --root "$STORE/root" --runroot "$STORE/run" --storage-driver "${STORAGE_DRIVER:-overlay}" \
-    push --tls-verify="$tls" "${certs[@]}" "$IMAGE" "docker://$IMAGE"
+  # A registry may let anyone pull and only some push: a refusal here names the Secret to set.
+  local out
+  if ! out=$(buildah --root "$STORE/root" --runroot "$STORE/run" --storage-driver "${STORAGE_DRIVER:-overlay}" \
+    push --tls-verify="$tls" "${certs[@]}" "$IMAGE" "docker://$IMAGE" 2>&1); then
+    printf '%s\n' "$out" >&2
+    is_refusal "$out" && refused image "$IMAGE"
+    die "pushing $IMAGE failed (buildah's output above); the tag was not pushed"
+  fi
   say "built and pushed $IMAGE"
 }
 

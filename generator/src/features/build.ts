@@ -254,8 +254,12 @@ export async function buildWithFeatures(o: BuildOptions): Promise<BuildResult> {
   }
 }
 
-/** What a ConfigMap holds at most (1 MiB), less room for the build script beside the context. */
-export const CONTEXT_MAX_BYTES = 900 * 1024;
+/**
+ * The largest gzipped context the in-cluster build takes. Helm keeps it twice in the build's
+ * release Secret (in the values, and in the hook ConfigMap's manifest), base64 in JSON, gzipped,
+ * base64 again: ~2.7 bytes of Secret per byte here, and a Secret holds at most 1 MiB.
+ */
+export const CONTEXT_MAX_BYTES = 340 * 1024;
 
 export type InClusterOptions = BuildOptions & {
   /** The gitspace image as the in-cluster builder pulls it (REGISTRY/REPOSITORY:TAG). */
@@ -295,7 +299,7 @@ export async function prepareInCluster(o: InClusterOptions): Promise<InClusterRe
     const tgz = Buffer.from(await tarDirectory(work, true));
     if (tgz.length > CONTEXT_MAX_BYTES) {
       throw new UserError(
-        `the features' build context is ${tgz.length} bytes gzipped, over the ${CONTEXT_MAX_BYTES} a ConfigMap can carry for the in-cluster build: build on a host instead (gitspace-chart values --build --push), or publish the big features to a registry`,
+        `the features' build context is ${tgz.length} bytes gzipped, over the ${CONTEXT_MAX_BYTES} the in-cluster build takes (Helm stores it twice in the build's release Secret, at most 1 MiB): build on a host instead (gitspace-chart values --build --push), or publish the big features to a registry`,
       );
     }
     const tag = c.key.slice(0, 32);
@@ -315,7 +319,7 @@ export async function prepareInCluster(o: InClusterOptions): Promise<InClusterRe
  * where the Job pushes (the gitspace's image.repository:image.tag) and its featuresBuild group,
  * checked against the chart's schema before it is written.
  */
-export function featuresBuildValues(r: InClusterResult, o: { plainHttp: boolean; devcontainerFile: string; valuesFile?: string }): string {
+export function featuresBuildValues(r: InClusterResult, o: { plainHttp: boolean; devcontainerFile: string; install: string }): string {
   const values = {
     image: r.image,
     featuresBuild: { base: r.values.base, key: r.values.key, label: r.values.label, ...(o.plainHttp ? { plainHttp: true } : {}), context: r.values.context },
@@ -325,8 +329,7 @@ export function featuresBuildValues(r: InClusterResult, o: { plainHttp: boolean;
   return [
     `# gitspace-chart: the in-cluster features build of ${o.devcontainerFile} (charts/gitspace-features), ${r.features.length} features.`,
     '# Install it before the gitspace, in a namespace that allows the builder (docs/features.md):',
-    '#   helm upgrade --install RELEASE-features charts/gitspace-features -n BUILD_NAMESPACE -f THIS_FILE',
-    `#   helm upgrade --install RELEASE charts/gitspace -f ${o.valuesFile ?? 'THE_GITSPACE_VALUES'}`,
+    `#   ${o.install}`,
     helmYaml(values),
   ].join('\n');
 }
