@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Gitspace as Values } from '../../generator/src/values.gen.ts';
 import type { RunResult } from './exec.ts';
 import type { GitCredentials, GitServer } from './gitserver.ts';
-import { httpGet, sshBanner, sshRun } from './ide.ts';
+import { sshBanner, sshRun, workbenchGet } from './ide.ts';
 import { FEATURES_POST_CREATE_FILE, type ExpectedFeatures, type LabelOnly } from './cases.ts';
 import type { Capabilities, Gitspace, RuntimeName } from './runtime.ts';
 import { vsixIdFromPath } from './vsix.ts';
@@ -449,7 +449,7 @@ export const CHECKS: Check[] = [
       const label = PHASE_LABEL[phase];
       try {
         if (ctx.ide.protocol === 'http') {
-          const a = await httpGet(fwd.host, fwd.port, `/?folder=${encodeURIComponent(`${ctx.expected.home}/${ctx.repoName}`)}`);
+          const a = await workbenchGet(fwd.host, fwd.port, `/?folder=${encodeURIComponent(`${ctx.expected.home}/${ctx.repoName}`)}`);
           // Docker Gitspace runs code-server with --disable-workspace-trust: the repository opens with no trust prompt.
           const cmdline = await sh(ctx, 'tr "\\0" " " <"/proc/$1/cmdline"', [await idePid(ctx)]);
           return [

@@ -21,6 +21,21 @@ export async function httpGet(host: string, port: number, path = '/'): Promise<H
   }
 }
 
+/**
+ * httpGet until the workbench comes, for up to WITHIN ms: both runtimes call an IDE up when its
+ * port accepts (Docker's wait, the pod's TCP readiness probe), and on a busy host code-server
+ * has answered 404 for a moment after that (a CI parity run, Docker side, after a reset). The
+ * last answer is the verdict: one that never becomes the workbench still fails the row.
+ */
+export async function workbenchGet(host: string, port: number, path: string, within = 15_000): Promise<HttpAnswer> {
+  const end = Date.now() + within;
+  for (;;) {
+    const a = await httpGet(host, port, path).catch(() => ({ status: 0, workbench: false }));
+    if (a.workbench || Date.now() >= end) return a;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** The first line sshd sends ("SSH-2.0-OpenSSH_…"), or '' when none within 5s. */
 export function sshBanner(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
