@@ -324,7 +324,8 @@ export function featuresBuildValues(r: InClusterResult, o: { plainHttp: boolean;
     image: r.image,
     featuresBuild: { base: r.values.base, key: r.values.key, label: r.values.label, ...(o.plainHttp ? { plainHttp: true } : {}), context: r.values.context },
   };
-  const problems = valuesValidator(featuresBuildSchema())(mergeValues(defaults(featuresBuildSchema()), values));
+  const schema = featuresBuildSchema();
+  const problems = valuesValidator(schema)(mergeValues(defaults(schema), values));
   if (problems.length) throw new Error(`the in-cluster build's values do not pass charts/gitspace-features' schema: ${problems.join('; ')}`);
   return [
     `# gitspace-chart: the in-cluster features build of ${o.devcontainerFile} (charts/gitspace-features), ${r.features.length} features.`,

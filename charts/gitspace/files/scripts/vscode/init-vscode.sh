@@ -33,6 +33,9 @@ ide_extensions() {
 # With an argument VAR: into VAR, no subshell.
 code_server_config_dir() { _gs_out "${1:-}" "${CODE_SERVER_CONFIG_DIR:-$HOME/.config/code-server}"; }
 code_server_data_dir() { _gs_out "${1:-}" "${CODE_SERVER_DATA_DIR:-$HOME/.local/share/code-server}"; }
+# code_server_extensions_dir [VAR]: the extensions stay in HOME (code-server's default, and what
+# --install-extension uses), even when the data dir moves to the run dir.
+code_server_extensions_dir() { _gs_out "${1:-}" "$HOME/.local/share/code-server/extensions"; }
 
 # code_server_config PORT AUTH: write ~/.config/code-server/config.yaml. The
 # password itself is never written there (see code_server_run). A file that
@@ -98,7 +101,7 @@ code_server_extensions() {
 # (extensions.json) and pending removals (.obsolete). Builtins but one stat.
 code_server_extensions_state() {
   local wanted=$2 dir e f vsix='' folders='' manifest obsolete paths=()
-  dir="$HOME/.local/share/code-server/extensions"
+  code_server_extensions_dir dir
   while IFS= read -r e; do [[ "$e" != /* ]] || paths+=("$e"); done <<<"$wanted"
   if ((${#paths[@]})); then vsix=$(stat -c '%n %s %Y' -- "${paths[@]}" 2>&1 || true); fi
   for f in "$dir"/*/; do [ ! -d "$f" ] || folders+="${f%/}"$'\n'; done
@@ -136,12 +139,13 @@ code_server_run() {
   if [ "${IDE_AUTH:-none}" = password ]; then pw=$(cat "$IDE_PASSWORD_FILE"); fi
   qv qf "$folder"
   log_info "code-server on 0.0.0.0:$IDE_PORT, folder $qf"
-  local cfg data
+  local cfg data ext
   code_server_config_dir cfg
   code_server_data_dir data
+  code_server_extensions_dir ext
   local args=(--config "$cfg/config.yaml"
     --user-data-dir "$data"
-    --extensions-dir "$HOME/.local/share/code-server/extensions"
+    --extensions-dir "$ext"
     --disable-telemetry --disable-update-check
     # As Docker Gitspace: the user's own repository opens with no trust prompt.
     --disable-workspace-trust "$folder")
