@@ -21,6 +21,7 @@ import { KubernetesRuntime, kubectl, type KubernetesGitspace } from '../test/par
 import { cliBench, cliRows, type CliResults } from './cli.ts';
 import { mergeResults } from './results.ts';
 import { startFloor } from './floor.ts';
+import { chartReadinessProbe } from '../test/parity/chart.ts';
 import type { CaseInput, Gitspace, Runtime } from '../test/parity/runtime.ts';
 import { loadValues, repoRoot } from '../test/parity/values.ts';
 
@@ -238,7 +239,9 @@ async function main(argv: string[]): Promise<number> {
     // nothing of ours (bench/floor.ts: the image, the user, a volume at HOME, the chart's probes;
     // code-server started directly), restarted right after each Kubernetes restart so both see
     // the same machine. If the floor is over the target, no chart reaches it on this cluster.
-    const floorValues = (await input('bench-floor-values')).values;
+    const floorInput = await input('bench-floor-values');
+    const floorValues = floorInput.values;
+    const floorProbe = await chartReadinessProbe(floorInput.valuesFile, floorValues);
     const floorUser = { remoteUser: floorValues.user?.remoteUser ?? 'vscode', uid: Number(floorValues.user?.uid ?? 1000), gid: Number(floorValues.user?.gid ?? 1000), home: floorValues.user?.home };
     const floor: Record<'noInit' | 'oneInit', number[]> = { noInit: [], oneInit: [] };
     for (const [key, initContainers] of [['noInit', 0], ['oneInit', 1]] as const) {
@@ -251,6 +254,7 @@ async function main(argv: string[]): Promise<number> {
         home: homeOf(floorUser),
         port: idePortFor(floorValues.ide?.type ?? 'vs_code_web', Number(floorValues.ide?.port ?? 0)),
         initContainers,
+        readinessProbe: floorProbe,
       });
     }
 

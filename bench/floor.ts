@@ -1,8 +1,9 @@
 // The restart floor (docs/benchmarks.md): what a pod delete costs on this
 // cluster before any step of ours. A Deployment with the gitspace image, the
-// user, a volume at HOME, the chart's probes and requests, and code-server
-// started directly: no init container, no passwd/group, ConfigMap or Secret
-// mount, no script. Optionally one init container that exits at once: the
+// user, a volume at HOME, the chart's readiness probe (as helm renders it for
+// the same values) and requests, and code-server started directly: no init
+// container, no passwd/group, ConfigMap or Secret mount, no script.
+// Optionally one init container that exits at once: the
 // least a pod needs to do root work (the user, the volume) before the user's
 // container starts. Timed by the same KubernetesGitspace.restart() as the chart.
 import { kubectl, KubernetesGitspace, PARITY_LABEL } from '../test/parity/kubernetes.ts';
@@ -17,6 +18,8 @@ export interface FloorOptions {
   port: number;
   /** 0: code-server alone; 1: one init container (/bin/true as root) before it. */
   initContainers: 0 | 1;
+  /** The chart's readiness probe for the same values (test/parity/chart.ts, chartReadinessProbe). */
+  readinessProbe: Record<string, unknown>;
 }
 
 const userContext = (uid: number, gid: number) => ({
@@ -68,8 +71,7 @@ export function floorManifests(o: FloorOptions, ns = floorNamespace(o.name)): ob
                 workingDir: o.home,
                 env: [{ name: 'HOME', value: o.home }],
                 ports: [{ name: 'ide', containerPort: o.port }],
-                // As the chart's (charts/gitspace/templates/deployment.yaml).
-                readinessProbe: { tcpSocket: { port: 'ide' }, periodSeconds: 1, failureThreshold: 30 },
+                readinessProbe: o.readinessProbe,
                 resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '4Gi' } },
                 securityContext: userContext(o.uid, o.gid),
                 volumeMounts: [{ name: 'home', mountPath: o.home }],
