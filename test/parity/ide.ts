@@ -1,7 +1,7 @@
 // Does the IDE answer? The same probes for every runtime: an HTTP GET of
 // code-server's workbench page, or an SSH banner (and a real key login).
 import net from 'node:net';
-import { run } from './exec.ts';
+import { run, sleep } from './exec.ts';
 
 export interface HttpAnswer {
   status: number;
@@ -25,14 +25,20 @@ export async function httpGet(host: string, port: number, path = '/'): Promise<H
  * httpGet until the workbench comes, for up to WITHIN ms: both runtimes call an IDE up when its
  * port accepts (Docker's wait, the pod's TCP readiness probe), and on a busy host code-server
  * has answered 404 for a moment after that (a CI parity run, Docker side, after a reset). The
- * last answer is the verdict: one that never becomes the workbench still fails the row.
+ * last attempt is the verdict: an answer that never becomes the workbench still fails the row,
+ * and a last attempt that could not connect throws its own error, as one httpGet would.
  */
 export async function workbenchGet(host: string, port: number, path: string, within = 15_000): Promise<HttpAnswer> {
   const end = Date.now() + within;
   for (;;) {
-    const a = await httpGet(host, port, path).catch(() => ({ status: 0, workbench: false }));
-    if (a.workbench || Date.now() >= end) return a;
-    await new Promise((r) => setTimeout(r, 250));
+    const last = Date.now() >= end;
+    try {
+      const a = await httpGet(host, port, path);
+      if (a.workbench || last) return a;
+    } catch (err) {
+      if (last) throw err;
+    }
+    await sleep(250);
   }
 }
 
