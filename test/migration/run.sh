@@ -191,17 +191,26 @@ has_all() {
   for re in "$@"; do grep -q -- "$re" "$f" || { echo "no line matches $re in $f"; return 1; }; done
 }
 
-# prepare_refused RELEASE: the new pod's prepare exits 1 with the home -> legacy message.
+# prepare_refused RELEASE OLD_PODS: the upgrade's new pod (not one of OLD_PODS, the names
+# before the upgrade: the running pod may itself once have had a prepare restart) has a prepare
+# that exits 1 with the home -> legacy message. On failure, what the pod's prepare printed.
 prepare_refused() {
-  local i pod
+  local i pod="" name rest
   for ((i = 0; i < 60; i++)); do
-    pod=$(k get pod -l app.kubernetes.io/instance="$1",app.kubernetes.io/component=gitspace -o jsonpath='{range .items[*]}{.metadata.name} {.status.initContainerStatuses[0].state.terminated.exitCode} {.status.initContainerStatuses[0].lastState.terminated.exitCode}{"\n"}{end}' | awk '$2 == 1 || $3 == 1 {print $1; exit}')
+    while read -r name rest; do
+      [[ -n "$name" && " $2 " != *" $name "* && " $rest " == *" 1 "* ]] && { pod=$name; break; }
+    done < <(k get pod -l app.kubernetes.io/instance="$1",app.kubernetes.io/component=gitspace -o jsonpath='{range .items[*]}{.metadata.name} {.status.initContainerStatuses[0].state.terminated.exitCode} {.status.initContainerStatuses[0].lastState.terminated.exitCode}{"\n"}{end}')
     [[ -z "$pod" ]] || break
     sleep 2
   done
-  [[ -n "$pod" ]] || { k get pods; return 1; }
+  [[ -n "$pod" ]] || { echo "no new pod's prepare exited 1 (pods before the upgrade: $2)"; k get pods; return 1; }
   k logs "$pod" -c prepare --previous 2>/dev/null | grep -q "Going from home back to legacy is refused; set compat.layout=home again" ||
-    k logs "$pod" -c prepare | grep -q "Going from home back to legacy is refused; set compat.layout=home again"
+    k logs "$pod" -c prepare | grep -q "Going from home back to legacy is refused; set compat.layout=home again" || {
+    echo "pod $pod: its prepare exited 1 without the message; what it printed (previous run, then this one):"
+    k logs "$pod" -c prepare --previous 2>&1 | tail -n 8
+    k logs "$pod" -c prepare 2>&1 | tail -n 8
+    return 1
+  }
 }
 
 same_sums() {
@@ -272,8 +281,10 @@ main() {
   # --- home -> legacy on a volume created as HOME: refused, nothing touched, undone by rollback ---
   check "install layout home (a volume created as HOME)" k rollout status deploy/fresh-gitspace --timeout=4m
   check "the user writes ~/notes" in_gitspace fresh 'echo mine >~/notes'
+  local before
+  before=$(k get pod -l app.kubernetes.io/instance=fresh,app.kubernetes.io/component=gitspace -o jsonpath='{.items[*].metadata.name}')
   check "helm upgrade --set compat.layout=legacy (no --wait)" helm upgrade fresh "$CHART" -n "$NS" --reuse-values --set compat.layout=legacy
-  check "prepare refuses: exit 1, message names compat.layout and the fix" prepare_refused fresh
+  check "prepare refuses: exit 1, message names compat.layout and the fix" prepare_refused fresh "$before"
   check "helm rollback to the home revision: the gitspace runs, HOME intact" bash -c \
     "helm rollback fresh 1 -n $NS --wait --timeout 4m >/dev/null && kubectl -n $NS exec deploy/fresh-gitspace -c gitspace -- bash -c '[ \"\$(cat ~/notes)\" = mine ] && [ \"\$(cat ~/.gitspace/layout)\" = \"home 1\" ] && [ \"\$(pwd)\" = /home/vscode ]'"
 
