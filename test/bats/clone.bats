@@ -320,3 +320,16 @@ start_clone() {
   run docker exec "$c" test -e /home/vscode/plain
   [ "$status" -ne 0 ]
 }
+
+@test "the repository's folder: REPO_NAME, else the URL's last segment without .git (Docker Gitspace's rule), else none" {
+  local c
+  c=$(ctr_start "$IMG_DEBIAN")
+  # n ENV...: repo_name_v's answer under ENV, bracketed so an empty one shows.
+  n() { docker exec "$@" "$c" bash -c 'source "$1/lib.sh" && repo_name_v v && printf "[%s]" "$v"' _ "$SCRIPTS"; }
+  assert_eq "$(n -e REPO_NAME=mine -e REPO_URL=https://h/x/repo.git)" "[mine]"
+  assert_eq "$(n -e REPO_URL=https://h/x/repo.git)" "[repo]"
+  assert_eq "$(n -e REPO_URL=https://h/x/repo/)" "[repo]"
+  assert_eq "$(n -e REPO_URL=git@h:team/api.git)" "[api]"
+  assert_eq "$(n -e REPO_URL=git@h:api.git)" "[api]"
+  assert_eq "$(n)" "[]"
+}

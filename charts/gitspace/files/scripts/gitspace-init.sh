@@ -281,8 +281,8 @@ cmd_user_setup() {
     log_info "REPO_URL is empty: nothing to clone"
     return 0
   fi
-  local name=${REPO_NAME:-}
-  [ -n "$name" ] || name=$(repo_name_from_url "$REPO_URL")
+  local name
+  repo_name_v name
   defer_if_full "clone" "$HOME" clone_repository "$REPO_URL" "$name" "${REPO_BRANCH:-}"
   if [ -n "$GS_DEFERRED" ]; then
     log_warn "user-setup: the IDE starts without the repository; the next start with free space clones it"

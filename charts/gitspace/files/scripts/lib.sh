@@ -138,6 +138,19 @@ repo_name_from_url() {
   printf '%s\n' "${s%.git}"
 }
 
+# repo_name_v VAR: VAR = the repository's folder name under HOME: REPO_NAME, else
+# repo_name_from_url of REPO_URL, else empty (nothing to clone). No subshell
+# when REPO_NAME is set (the chart sets it).
+repo_name_v() {
+  if [ -n "${REPO_NAME:-}" ]; then
+    printf -v "$1" '%s' "$REPO_NAME"
+  elif [ -n "${REPO_URL:-}" ]; then
+    printf -v "$1" '%s' "$(repo_name_from_url "$REPO_URL")"
+  else
+    printf -v "$1" ''
+  fi
+}
+
 # read_marker_v VAR FILE: VAR = FILE's text as $(cat FILE) gives it (trailing
 # newlines dropped), empty when FILE is missing or unreadable; no subshell, no
 # cat (start.sh reads its markers on every start).
@@ -155,8 +168,8 @@ read_marker_v() {
 # only, unless REPO_NAME is empty. The step writes the stamp when it did all
 # of its work (GITSPACE_CLONE_STAMP); start.sh skips it while nothing differs.
 clone_step_state() {
-  local h=$2 name=${REPO_NAME:-} gc xgc dj gi parts IFS
-  [ -n "$name" ] || [ -z "${REPO_URL:-}" ] || name=$(repo_name_from_url "$REPO_URL")
+  local h=$2 name gc xgc dj gi parts IFS
+  repo_name_v name
   read_marker_v gc "$h/.gitconfig"
   read_marker_v xgc "${XDG_CONFIG_HOME:-$h/.config}/git/config"
   read_marker_v dj "$h/$name/.devcontainer/devcontainer.json"

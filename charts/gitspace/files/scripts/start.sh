@@ -99,8 +99,8 @@ clone_step() {
 CLONE_PID=''
 clone_step_start() {
   [ "${GITSPACE_CLONE_AT_START:-false}" = true ] || return 0
-  local name=${REPO_NAME:-} h=${GITSPACE_CLONE_HOME:-$HOME} st done_st
-  [ -n "$name" ] || [ -z "${REPO_URL:-}" ] || name=$(repo_name_from_url "$REPO_URL")
+  local name h=${GITSPACE_CLONE_HOME:-$HOME} st done_st
+  repo_name_v name
   clone_step_state st "$h"
   read_marker_v done_st "$(gitspace_state_dir "$h")/clone-step"
   if [ -n "${REPO_URL:-}" ] && [ ! -e "$h/$name/.git" ]; then
