@@ -195,7 +195,7 @@ has_all() {
 # before the upgrade: the running pod may itself once have had a prepare restart) has a prepare
 # that exits 1 with the home -> legacy message. On failure, what the pod's prepare printed.
 prepare_refused() {
-  local i pod="" name rest
+  local i pod="" name rest prev cur msg="Going from home back to legacy is refused; set compat.layout=home again"
   for ((i = 0; i < 60; i++)); do
     while read -r name rest; do
       [[ -n "$name" && " $2 " != *" $name "* && " $rest " == *" 1 "* ]] && { pod=$name; break; }
@@ -204,11 +204,14 @@ prepare_refused() {
     sleep 2
   done
   [[ -n "$pod" ]] || { echo "no new pod's prepare exited 1 (pods before the upgrade: $2)"; k get pods; return 1; }
-  k logs "$pod" -c prepare --previous 2>/dev/null | grep -q "Going from home back to legacy is refused; set compat.layout=home again" ||
-    k logs "$pod" -c prepare | grep -q "Going from home back to legacy is refused; set compat.layout=home again" || {
+  # The logs read whole first: `grep -q` ends at the match, and under pipefail kubectl's SIGPIPE
+  # failed the check with the message right there (CI, 2026-11-30).
+  prev=$(k logs "$pod" -c prepare --previous 2>&1) || true
+  cur=$(k logs "$pod" -c prepare 2>&1) || true
+  [[ "$prev" == *"$msg"* || "$cur" == *"$msg"* ]] || {
     echo "pod $pod: its prepare exited 1 without the message; what it printed (previous run, then this one):"
-    k logs "$pod" -c prepare --previous 2>&1 | tail -n 8
-    k logs "$pod" -c prepare 2>&1 | tail -n 8
+    printf '%s\n' "$prev" | tail -n 8
+    printf '%s\n' "$cur" | tail -n 8
     return 1
   }
 }
